@@ -1,0 +1,33 @@
+# Two commands on a fresh machine:  make demo  |  make test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile profiles/default
+
+.PHONY: setup demo test dry-run lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tomopress needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[workflow,test]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install tomopress with Snakemake and the test tools
+
+demo: setup  ## simulate the synthetic beamtime and process it to results/tables/*.parquet
+	$(SNAKEMAKE)
+	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am"]].to_string(index=False))'
+
+test: setup  ## run the test suite (unit, accuracy and workflow tests)
+	$(BIN)/pytest -m "not slow"
+
+dry-run: setup  ## validate config, sheet and raw headers without running anything
+	$(SNAKEMAKE) -n
+
+lint: setup
+	$(SNAKEMAKE) --lint
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,17 @@
+"""Rule `center`: the rotation centre of one scan (measured, or the sheet's), as JSON."""
+from tomopress.center import center_file
+from tomopress.config import scan_reader_options
+from tomopress.logs import log_to_file
+
+log_to_file(snakemake.log[0])
+center_file(
+    snakemake.input.raw,
+    snakemake.output[0],
+    format=snakemake.params.format,
+    reader_options=scan_reader_options(snakemake.params.formats),
+    rows=tuple(snakemake.params.rows),
+    n_rows=snakemake.params.n_rows,
+    average=snakemake.params.average,
+    min_transmission=snakemake.params.min_transmission,
+    override_px=snakemake.params.override_px,
+)

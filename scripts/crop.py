@@ -1,0 +1,11 @@
+"""Rule `crop`: one layer cut out of the volume."""
+from tomopress.crop import crop_layer_file
+from tomopress.logs import log_to_file
+
+log_to_file(snakemake.log[0])
+crop_layer_file(
+    snakemake.input.volume,
+    snakemake.input.layers,
+    snakemake.output[0],
+    layer=snakemake.wildcards.layer,
+)

@@ -1,0 +1,19 @@
+"""Rule `crop_layers`: the rows of each layer and the x-y region, as JSON."""
+from tomopress.crop import locate_layers_file
+from tomopress.logs import log_to_file
+from tomopress.ranges import parse_range
+
+log_to_file(snakemake.log[0])
+locate_layers_file(
+    snakemake.input[0],
+    snakemake.output[0],
+    composite_rows=parse_range(snakemake.params.composite_rows) if snakemake.params.composite_rows else None,
+    separator_rows=parse_range(snakemake.params.separator_rows) if snakemake.params.separator_rows else None,
+    roi_xy=(
+        tuple(v for part in snakemake.params.roi_xy.split(",") for v in parse_range(part))
+        if snakemake.params.roi_xy
+        else None
+    ),
+    roi_size_px=snakemake.params.roi_size_px,
+    transition_rows=snakemake.params.transition_rows,
+)

@@ -1,0 +1,16 @@
+"""Rule `flatfield`: one slab of detector rows, raw counts in, line integrals out."""
+from tomopress.config import scan_reader_options
+from tomopress.flatfield import flatfield_slab_file
+from tomopress.logs import log_to_file
+
+log_to_file(snakemake.log[0])
+flatfield_slab_file(
+    snakemake.input.raw,
+    snakemake.output[0],
+    format=snakemake.params.format,
+    reader_options=scan_reader_options(snakemake.params.formats),
+    rows=tuple(snakemake.params.rows),
+    average=snakemake.params.average,
+    min_transmission=snakemake.params.min_transmission,
+    pixel_size_um=snakemake.params.pixel_size_um,
+)

@@ -1,0 +1,12 @@
+"""Rule `metrics`: scalar metrics of one segmented layer, as JSON."""
+from tomopress.logs import log_to_file
+from tomopress.metrics import layer_metrics_file
+
+log_to_file(snakemake.log[0])
+layer_metrics_file(
+    snakemake.input[0],
+    snakemake.output[0],
+    scan_id=snakemake.params.scan_id,
+    sample=snakemake.params.sample,
+    pressure_mpa=snakemake.params.pressure_mpa,
+)

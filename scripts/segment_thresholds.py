@@ -1,0 +1,13 @@
+"""Rule `segment_thresholds`: the scan's grey-level thresholds from its layer crops."""
+from tomopress.logs import log_to_file
+from tomopress.segment import thresholds_file
+
+log_to_file(snakemake.log[0])
+thresholds_file(
+    snakemake.input.composite,
+    snakemake.input.separator,
+    snakemake.output[0],
+    median_size_px=snakemake.params.median_size_px,
+    method=snakemake.params.method,
+    void_level=snakemake.params.void_level,
+)

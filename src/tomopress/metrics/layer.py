@@ -1,0 +1,59 @@
+"""All scalar metrics of one segmented layer, as one flat record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tomopress.metrics.fractions import volume_fractions
+from tomopress.types import LabelVolume
+
+__all__ = ["layer_metrics", "layer_metrics_file"]
+
+
+def layer_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any]:
+    """Scalar metrics of one layer's label volume, with units in the key names.
+
+    Examples
+    --------
+    >>> m = layer_metrics(np.zeros((2, 2, 2), dtype=np.uint8), voxel_size_um=0.5)
+    >>> m["porosity"], m["region_volume_um3"]
+    (1.0, 1.0)
+    """
+    if not voxel_size_um > 0:
+        raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
+    fractions = volume_fractions(labels)
+    nz, ny, nx = labels.shape
+    return {
+        **fractions,
+        "voxel_size_um": float(voxel_size_um),
+        "region_z_um": nz * voxel_size_um,
+        "region_y_um": ny * voxel_size_um,
+        "region_x_um": nx * voxel_size_um,
+        "region_volume_um3": fractions["n_voxels"] * voxel_size_um**3,
+    }
+
+
+def layer_metrics_file(
+    labels_path: str, out_path: str, *, scan_id: str, sample: str, pressure_mpa: float
+) -> dict[str, Any]:
+    """Metrics of one segmented layer file, with the scan's identifiers, written as JSON."""
+    from tomopress.files import write_json_atomic
+    from tomopress.h5store import read_array_h5
+
+    labels, attrs = read_array_h5(labels_path, "labels")
+    record = {
+        "scan_id": scan_id,
+        "sample": sample,
+        "pressure_mpa": float(pressure_mpa),
+        "layer": attrs["layer"],
+        "z_start_row": int(attrs["z_rows"][0]),
+        "z_stop_row": int(attrs["z_rows"][1]),
+        "threshold_low_per_cm": float(attrs["threshold_low"]),
+        "threshold_high_per_cm": float(attrs["threshold_high"]),
+        "segmentation_method": attrs["method"],
+        **layer_metrics(labels, voxel_size_um=float(attrs["voxel_size_um"])),
+    }
+    write_json_atomic(out_path, record)
+    return record

@@ -1,0 +1,26 @@
+rule center:
+    input:
+        raw=raw_of,
+        header=f"{RESULTS}/{{scan}}/inspect.json",
+    output:
+        f"{RESULTS}/{{scan}}/center.json",
+    log:
+        f"{RESULTS}/logs/center/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/center/{{scan}}.tsv"
+    conda:
+        "../../envs/recon.yaml"
+    threads: 1
+    resources:
+        mem_mb=slab_mem_mb,
+        runtime=15,
+    params:
+        format=sheet_value("format"),
+        formats=config["formats"],
+        rows=recon_row_range,
+        n_rows=config["center"]["n_rows"],
+        average=config["flatfield"]["average"],
+        min_transmission=config["flatfield"]["min_transmission"],
+        override_px=sheet_value("center_px"),
+    script:
+        "../../scripts/center.py"

@@ -1,0 +1,39 @@
+rule crop_layers:
+    input:
+        f"{RESULTS}/{{scan}}/volume.h5",
+    output:
+        f"{RESULTS}/{{scan}}/crop/layers.json",
+    log:
+        f"{RESULTS}/logs/crop_layers/{{scan}}.log",
+    conda:
+        "../../envs/io.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        composite_rows=sheet_value("composite_rows"),
+        separator_rows=sheet_value("separator_rows"),
+        roi_xy=sheet_value("roi_xy"),
+        roi_size_px=config["crop"]["roi_size_px"],
+        transition_rows=config["crop"]["transition_rows"],
+    script:
+        "../../scripts/crop_layers.py"
+
+
+rule crop:
+    input:
+        volume=f"{RESULTS}/{{scan}}/volume.h5",
+        layers=f"{RESULTS}/{{scan}}/crop/layers.json",
+    output:
+        f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
+    log:
+        f"{RESULTS}/logs/crop/{{scan}}/{{layer}}.log",
+    conda:
+        "../../envs/io.yaml"
+    threads: 1
+    resources:
+        mem_mb=layer_mem_mb,
+        runtime=10,
+    script:
+        "../../scripts/crop.py"

@@ -1,0 +1,21 @@
+rule metrics:
+    input:
+        f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
+    output:
+        f"{RESULTS}/{{scan}}/metrics/{{layer}}.json",
+    log:
+        f"{RESULTS}/logs/metrics/{{scan}}/{{layer}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/metrics/{{scan}}/{{layer}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=layer_mem_mb,
+        runtime=30,
+    params:
+        scan_id=lambda wildcards: wildcards.scan,
+        sample=sheet_value("sample"),
+        pressure_mpa=sheet_value("pressure_mpa"),
+    script:
+        "../../scripts/metrics.py"

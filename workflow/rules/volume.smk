@@ -1,0 +1,24 @@
+def recon_slabs(wildcards):
+    return expand(
+        f"{RESULTS}/{wildcards.scan}/recon/slab_{{slab}}.h5",
+        slab=range(len(SLABS[wildcards.scan])),
+    )
+
+
+rule volume:
+    input:
+        recon_slabs,
+    output:
+        f"{RESULTS}/{{scan}}/volume.h5",
+    log:
+        f"{RESULTS}/logs/volume/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/volume/{{scan}}.tsv"
+    conda:
+        "../../envs/io.yaml"
+    threads: 1
+    resources:
+        mem_mb=slab_mem_mb,
+        runtime=30,
+    script:
+        "../../scripts/volume.py"

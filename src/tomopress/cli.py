@@ -36,9 +36,11 @@ def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     import dataclasses
 
+    import yaml
+
     from tomopress.simulate import SyntheticParams, simulate_scan
 
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v
         for k, v in {
             "n_rows": args.rows, "n_cols": args.cols, "n_angles": args.angles,
@@ -46,6 +48,12 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
         }.items()
         if v is not None
     }
+    fields = {f.name: f for f in dataclasses.fields(SyntheticParams)}
+    for item in args.set or []:
+        key, _, text = item.partition("=")
+        if key not in fields:
+            raise ValueError(f"--set {item}: unknown parameter {key!r}; known: {sorted(fields)}")
+        overrides[key] = yaml.safe_load(text)
     params = dataclasses.replace(SyntheticParams(), **overrides)
     truth = simulate_scan(args.out, pressure_mpa=args.pressure_mpa, params=params, seed=args.seed)
     return {"raw": str(args.out), **truth}
@@ -71,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cols", type=int, help="detector columns (default: demo size)")
     p.add_argument("--angles", type=int, help="projections over 180 degrees (default: demo)")
     p.add_argument("--pixel-size-um", type=float, help="pixel size in µm (default: demo)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any other SyntheticParams field, e.g. --set separator_rows=12")
     p.set_defaults(func=_cmd_simulate)
     return parser
 

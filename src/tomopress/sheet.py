@@ -111,8 +111,14 @@ def read_sample_sheet(
     rows = []
     for offset, record in enumerate(frame.to_dict(orient="records")):
         line = offset + 2  # 1-based, after the header
+        n_before = len(problems)
         row = _coerce_row(record, line, problems)
-        problems += [f"line {line}: {p}" for p in schema_problems(row, schema)]
+        unconvertible = {p.split(": ")[1] for p in problems[n_before:]}
+        problems += [
+            f"line {line}: {p}"
+            for p in schema_problems(row, schema)
+            if not any(f"'{key}' is a required property" in p for key in unconvertible)
+        ]
         problems += _range_problems(row, line)
         raw = row.get("raw")
         if check_files and raw and not is_synthetic(raw, synthetic_dir) and not Path(raw).exists():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ from tomopress.ranges import parse_range, plan_slabs
 from tomopress.sheet import is_synthetic
 
 __all__ = [
+    "use_source_tree",
     "synthetic_params",
     "detector_header",
     "recon_rows",
@@ -24,6 +26,15 @@ __all__ = [
     "recon_mem_mb",
     "volume_mem_mb",
 ]
+
+
+def use_source_tree(src_dir: str) -> None:
+    """Put `src_dir` first on PYTHONPATH, so that every job, in any conda env or on any cluster
+    node that inherits the environment, imports tomopress from the same checkout."""
+    current = os.environ.get("PYTHONPATH")
+    if current and current.split(os.pathsep)[0] == src_dir:
+        return
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [src_dir, current]))
 
 
 def synthetic_params(config: dict[str, Any]) -> Any:

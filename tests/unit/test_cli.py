@@ -23,3 +23,20 @@ def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys):
     assert "notes.txt" in err and "format" in err
     assert main(["inspect", str(tmp_path / "missing.h5")]) == 2
     assert "missing.h5" in capsys.readouterr().err
+
+
+def test_simulate_writes_a_scan_that_inspect_reads_back(tmp_path, capsys):
+    out = tmp_path / "tiny.h5"
+    assert main(["simulate", str(out), "--pressure-mpa", "25", "--rows", "24", "--cols", "64",
+                 "--angles", "48", "--set", "separator_rows=8", "--set", "roi_size_px=40"]) == 0
+    truth = json.loads(capsys.readouterr().out)
+    assert truth["pressure_mpa"] == 25.0 and (tmp_path / "tiny.truth.json").exists()
+    assert main(["inspect", str(out)]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["detector_shape"] == [24, 64] and facts["n_projections"] == 48
+    assert facts["dtype"] == "uint16" and facts["pixel_size_um"] == truth["voxel_size_um"]
+
+
+def test_simulate_rejects_unknown_parameter(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "x.h5"), "--pressure-mpa", "6", "--set", "colour=3"]) == 2
+    assert "unknown parameter 'colour'" in capsys.readouterr().err

@@ -1,13 +1,13 @@
 # Config and sample-sheet validation, DAG-time facts per scan, and short input functions.
-import os
 import re
 import sys
 
 # Jobs (local, conda or cluster) import tomopress from this checkout, so the code that runs is
 # the code under version control, whatever environment a rule uses.
-_SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, _SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, f"{workflow.basedir}/src")
+from tomopress.workflow import use_source_tree
+
+use_source_tree(f"{workflow.basedir}/src")
 
 from tomopress.config import validate_config
 from tomopress.sheet import read_sample_sheet, row_ranges
@@ -59,3 +59,18 @@ def slab_mem_mb(wildcards, attempt):
 def layer_mem_mb(wildcards, attempt):
     header = HEADERS[wildcards.scan]
     return volume_mem_mb(header["n_cols"], header["n_rows"], factor=MEM_FACTOR) * attempt
+
+
+def synthetic_pressure(wildcards):
+    wanted = f"{SYNTHETIC_DIR}/{wildcards.name}.h5"
+    rows = scans[scans["raw"].map(lambda raw: raw.rstrip("/") == wanted)]
+    if rows.empty:
+        raise ValueError(f"no sample-sheet row has raw = {wanted}")
+    return float(rows["pressure_mpa"].iloc[0])
+
+
+def recon_slabs(wildcards):
+    return expand(
+        f"{RESULTS}/{wildcards.scan}/recon/slab_{{slab}}.h5",
+        slab=range(len(SLABS[wildcards.scan])),
+    )

@@ -1,14 +1,6 @@
 # The built-in synthetic beamtime: sheet rows whose raw file lies in synthetic.raw_dir.
 
 
-def synthetic_pressure(wildcards):
-    wanted = f"{SYNTHETIC_DIR}/{wildcards.name}.h5"
-    rows = scans[scans["raw"].map(lambda raw: raw.rstrip("/") == wanted)]
-    if rows.empty:
-        raise ValueError(f"no sample-sheet row has raw = {wanted}")
-    return float(rows["pressure_mpa"].iloc[0])
-
-
 rule simulate:
     output:
         raw=f"{SYNTHETIC_DIR}/{{name}}.h5",

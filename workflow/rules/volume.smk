@@ -1,10 +1,3 @@
-def recon_slabs(wildcards):
-    return expand(
-        f"{RESULTS}/{wildcards.scan}/recon/slab_{{slab}}.h5",
-        slab=range(len(SLABS[wildcards.scan])),
-    )
-
-
 rule volume:
     input:
         recon_slabs,

@@ -1,0 +1,84 @@
+"""The demo workflow end to end on a 3-pressure synthetic beamtime, checked against its truth."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from snakemake_runner import planned_jobs, run_snakemake, write_sheet
+
+PRESSURES_MPA = (6, 25, 100)
+
+
+def _rows(pressures):
+    return [(f"p{p:03d}", p, f"results/synthetic/p{p:03d}.h5") for p in pressures]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    sheet = write_sheet(workdir / "samples.tsv", _rows(PRESSURES_MPA))
+    run_snakemake(workdir, config={"samples": str(sheet)})
+    return workdir, sheet
+
+
+@pytest.fixture(scope="module")
+def table_and_truth(demo_run):
+    workdir, _ = demo_run
+    table = pd.read_parquet(workdir / "results" / "tables" / "metrics.parquet")
+    truth = {
+        scan: json.loads((workdir / "results" / "synthetic" / f"{scan}.truth.json").read_text())
+        for scan in table["scan_id"].unique()
+    }
+    return table, truth
+
+
+def test_one_row_per_scan_and_layer(table_and_truth):
+    table, _ = table_and_truth
+    assert len(table) == 2 * len(PRESSURES_MPA)
+    assert set(table["layer"]) == {"composite", "separator"}
+    assert sorted(table["pressure_mpa"].unique()) == list(PRESSURES_MPA)
+    for column in ("scan_id", "pressure_mpa", "layer", "porosity", "voxel_size_um"):
+        assert table[column].notna().all()
+
+
+def test_composite_porosity_falls_with_pressure_as_simulated(table_and_truth):
+    table, truth = table_and_truth
+    composite = table[table["layer"] == "composite"].sort_values("pressure_mpa")
+    measured = composite["porosity"].to_numpy()
+    true = np.array([truth[s]["layers"]["composite"]["porosity"] for s in composite["scan_id"]])
+    assert np.all(np.diff(true) < 0)
+    assert np.all(np.diff(measured) < 0)
+    # Small voids lose contrast to partial volume, so the level reads low (issue 4 fixes that),
+    # but the fall from 6 to 100 MPa must match the simulated one within a third.
+    assert measured[0] - measured[-1] == pytest.approx(true[0] - true[-1], rel=0.35)
+
+
+def test_phase_fractions_close_to_truth(table_and_truth):
+    table, truth = table_and_truth
+    for _, row in table.iterrows():
+        layer_truth = truth[row["scan_id"]]["layers"][row["layer"]]["volume_fraction"]
+        assert row["volume_fraction_am"] == pytest.approx(layer_truth["am"], abs=0.07)
+    separator = table[table["layer"] == "separator"].set_index("scan_id")["porosity"]
+    composite = table[table["layer"] == "composite"].set_index("scan_id")["porosity"]
+    assert (separator < composite).all()
+
+
+def test_slab_intermediates_are_removed_and_logs_kept(demo_run):
+    workdir, _ = demo_run
+    results = workdir / "results"
+    assert not list(results.glob("*/flatfield/*.h5")) and not list(results.glob("*/recon/*.h5"))
+    assert list(results.glob("logs/reconstruct/*/*.log"))
+    assert not list(results.rglob(".tmp-*"))
+
+
+def test_rerun_does_nothing_and_a_new_scan_runs_only_its_jobs(demo_run):
+    workdir, sheet = demo_run
+    result = run_snakemake(workdir, "-n", config={"samples": str(sheet)})
+    assert "Nothing to be done" in result.stdout + result.stderr
+    bigger = write_sheet(workdir / "more.tsv", _rows((*PRESSURES_MPA, 50)))
+    jobs = planned_jobs(run_snakemake(workdir, "-n", config={"samples": str(bigger)}).stdout)
+    assert jobs["simulate"] == 1 and jobs["volume"] == 1 and jobs["metrics"] == 2
+    assert jobs["aggregate"] == 1

@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tomopress {args.command}: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (OSError, ValueError) as exc:
-        print(f"tomopress {args.command}: {getattr(args, 'path', '')}: {exc}", file=sys.stderr)
+        subject = getattr(args, "path", None) or getattr(args, "out", "")
+        print(f"tomopress {args.command}: {subject}: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     print(json.dumps(result, indent=2, default=float))
     return 0

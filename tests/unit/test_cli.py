@@ -28,7 +28,7 @@ def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys):
 def test_simulate_writes_a_scan_that_inspect_reads_back(tmp_path, capsys):
     out = tmp_path / "tiny.h5"
     assert main(["simulate", str(out), "--pressure-mpa", "25", "--rows", "24", "--cols", "64",
-                 "--angles", "48", "--set", "separator_rows=8", "--set", "roi_size_px=40",
+                 "--angles", "48", "--set", "separator_rows=8", "--set", "roi_size_px=32",
                  "--set", "cylinder_diameter_frac=0.8"]) == 0
     truth = json.loads(capsys.readouterr().out)
     assert truth["pressure_mpa"] == 25.0 and (tmp_path / "tiny.truth.json").exists()

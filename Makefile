@@ -31,3 +31,8 @@ lint: setup
 
 clean:
 	rm -rf results .snakemake
+
+bench: setup  ## speed, accuracy and memory benchmarks (full size; minutes)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/reconstruct.py
+	$(BIN)/python benchmarks/band_memory.py

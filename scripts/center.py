@@ -6,7 +6,7 @@ from tomopress.logs import log_to_file
 log_to_file(snakemake.log[0])
 center_file(
     snakemake.input.raw,
-    snakemake.output[0],
+    snakemake.output.center,
     format=snakemake.params.format,
     reader_options=scan_reader_options(snakemake.params.formats),
     rows=tuple(snakemake.params.rows),
@@ -14,4 +14,7 @@ center_file(
     average=snakemake.params.average,
     min_transmission=snakemake.params.min_transmission,
     override_px=snakemake.params.override_px,
+    method=snakemake.params.method,
+    min_confidence=snakemake.params.min_confidence,
+    qc_png=snakemake.output.qc,
 )

@@ -13,4 +13,9 @@ flatfield_slab_file(
     average=snakemake.params.average,
     min_transmission=snakemake.params.min_transmission,
     pixel_size_um=snakemake.params.pixel_size_um,
+    zinger_threshold=snakemake.params.zinger_threshold,
+    ring_method=snakemake.params.ring_method,
+    ring_size=snakemake.params.ring_size,
+    ring_large_size=snakemake.params.ring_large_size,
+    ring_snr=snakemake.params.ring_snr,
 )

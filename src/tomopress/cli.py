@@ -1,4 +1,4 @@
-"""The ``tomopress`` command line: ``inspect`` a raw scan, ``simulate`` a synthetic one.
+"""The ``tomopress`` command line: ``inspect`` a scan, find its ``center``, ``simulate`` one.
 
 Every subcommand prints one JSON object on stdout. A user error (bad file, bad value) ends with
 exit status 2 and one line on stderr naming the file and what is wrong, never a traceback.
@@ -31,6 +31,42 @@ def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
 
         formats = load_config(args.config)["formats"]
     return inspect_raw(args.path, args.format, **scan_reader_options(formats))
+
+
+def _parse_rows(text: str) -> tuple[int, int]:
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start), int(stop)
+    except ValueError:
+        raise ValueError(f"--rows {text!r}: expected START:STOP, e.g. 1020:1028") from None
+
+
+def _cmd_center(args: argparse.Namespace) -> dict[str, Any]:
+    from tomopress.center import measure_center
+    from tomopress.config import scan_reader_options
+
+    formats: dict[str, Any] = {}
+    if args.config:
+        from tomopress.config import load_config
+
+        formats = load_config(args.config)["formats"]
+    rows = _parse_rows(args.rows) if args.rows else None
+    estimate, used, n_cols = measure_center(
+        args.path, format=args.format, reader_options=scan_reader_options(formats), rows=rows,
+        n_rows=rows[1] - rows[0] if rows else 8, method=args.method, qc_png=args.qc_png,
+        pixel_size_um=args.pixel_size_um,
+    )
+    return {
+        "path": str(args.path),
+        "center": estimate.center_px,
+        "confidence": estimate.confidence,
+        "method": estimate.method,
+        "rows": list(used),
+        "n_columns": n_cols,
+        **({"qc_png": str(args.qc_png)} if args.qc_png else {}),
+    }
 
 
 def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
@@ -70,6 +106,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="auto", choices=["auto", "dxchange", "nxtomo", "tiff"])
     p.add_argument("--config", help="workflow config whose `formats` block gives dataset paths")
     p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("center", help="rotation centre of a raw scan with a confidence, as JSON")
+    p.add_argument("path", help="DXchange/NXtomo HDF5 file or TIFF-stack folder")
+    p.add_argument("--rows", metavar="R0:R1",
+                   help="detector rows to use (default: up to 8 around the detector middle)")
+    p.add_argument("--format", default="auto", choices=["auto", "dxchange", "nxtomo", "tiff"])
+    p.add_argument("--method", default="vo", choices=["vo", "com"],
+                   help="vo: Vo et al. 2014 Fourier metric (default); com: centre of mass")
+    p.add_argument("--pixel-size-um", type=float,
+                   help="pixel size in µm for the QC reconstructions (default: the file's)")
+    p.add_argument("--qc-png", help="also write a QC figure (metric curve, 3 reconstructions)")
+    p.add_argument("--config", help="workflow config whose `formats` block gives dataset paths")
+    p.set_defaults(func=_cmd_center)
 
     p = sub.add_parser("simulate", help="write one synthetic scan with its ground truth")
     p.add_argument("out", help="output DXchange HDF5 path (truth JSON/HDF5 written beside it)")

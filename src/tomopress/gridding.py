@@ -144,6 +144,9 @@ def gridding_fbp(
     np.cos(radians, out=phase.real)  # float32 cos/sin: much faster than complex exp
     np.sin(radians, out=phase.imag)
     phase *= (np.asarray(angle_weights, dtype=np.float64) / n_win).astype(np.float32)[:, None]
+    # The Nyquist bin is its own mirror: a non-real phase there breaks the Hermitian symmetry
+    # that keeps two rows packed as real + imaginary parts apart (7 % crosstalk at 64 columns).
+    phase[:, n_win // 2] = 0
     del radians
 
     n_trans = min(_N_TRANS, (n_rows + 1) // 2)

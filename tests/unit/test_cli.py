@@ -41,3 +41,31 @@ def test_simulate_writes_a_scan_that_inspect_reads_back(tmp_path, capsys):
 def test_simulate_rejects_unknown_parameter(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "x.h5"), "--pressure-mpa", "6", "--set", "colour=3"]) == 2
     assert "unknown parameter 'colour'" in capsys.readouterr().err
+
+
+def test_center_of_tooth_prints_centre_confidence_method_rows(shared_data, capsys, tmp_path):
+    qc = tmp_path / "qc.png"
+    assert main(["center", str(shared_data / "tomopy_tooth" / "tooth.h5"),
+                 "--qc-png", str(qc)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"center", "confidence", "method", "rows"} <= set(result)
+    assert abs(result["center"] - 295.89) < 1.0  # tomopy's tutorial value, see test_center.py
+    assert result["confidence"] > 0.9 and result["method"] == "vo"
+    assert result["rows"] == [0, 2] and qc.exists()
+    assert main(["center", str(shared_data / "tomopy_tooth" / "tooth.h5"), "--rows", "1:2",
+                 "--method", "com"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "com" and result["rows"] == [1, 2]
+
+
+def test_center_of_bad_input_exits_2_with_one_line(shared_data, tmp_path, capsys):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a scan")
+    assert main(["center", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "notes.txt" in err
+    tooth = str(shared_data / "tomopy_tooth" / "tooth.h5")
+    assert main(["center", tooth, "--rows", "1-2"]) == 2
+    assert "expected START:STOP" in capsys.readouterr().err
+    assert main(["center", tooth, "--rows", "0:9"]) == 2
+    assert "outside the detector's 2 rows" in capsys.readouterr().err

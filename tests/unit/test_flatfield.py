@@ -2,8 +2,15 @@ import h5py
 import numpy as np
 import pytest
 
-from tomopress.flatfield import average_frames, flatfield_correct, flatfield_slab_file
-from tomopress.h5store import read_array_h5
+from tomopress.flatfield import (
+    average_frames,
+    flat_groups,
+    flatfield_correct,
+    flatfield_slab_file,
+    interpolated_flat,
+    remove_zingers,
+)
+from tomopress.h5store import read_array_h5, read_attrs_h5
 
 
 def test_matches_normalize_formula_in_float64():
@@ -92,3 +99,163 @@ def test_slab_file_without_pixel_size_names_the_field(shared_data, tmp_path):
             min_transmission=1e-4, pixel_size_um=None,
         )
     assert not (tmp_path / "s.h5").exists()
+
+
+def _drifting_scan(n_proj=20, shape=(3, 5), drift=0.3, seed=5):
+    """Counts of a scan whose open beam grows linearly in time by `drift` (relative).
+
+    Flats: 3 frames before (projection index 0), 2 after (index n_proj); noise-free, so the
+    corrected transmission must come out exact.
+    """
+    rng = np.random.default_rng(seed)
+    dark = rng.uniform(90, 110, size=shape)
+    open0 = rng.uniform(3000, 4000, size=shape)  # flat - dark at the start
+    transmission = rng.uniform(0.1, 0.9, size=(n_proj, *shape))
+    gain = 1 + drift * np.arange(n_proj + 1) / n_proj  # open beam at projection index i
+    proj = dark + open0 * gain[:n_proj, None, None] * transmission
+    flats = np.concatenate([np.repeat((dark + open0)[None], 3, axis=0),
+                            np.repeat((dark + open0 * gain[-1])[None], 2, axis=0)])
+    index = np.array([0, 0, 0, n_proj, n_proj])
+    return proj, flats, index, dark, transmission
+
+
+def test_before_and_after_flats_undo_a_linear_beam_drift_exactly():
+    proj, flats, index, dark, transmission = _drifting_scan()
+    positions, groups = flat_groups(flats, index, method="mean")
+    assert positions.tolist() == [0, 20]
+    sino, stats = flatfield_correct(proj, groups, dark, flat_positions=positions, chunk_angles=6)
+    np.testing.assert_allclose(np.exp(-sino.astype(np.float64)), transmission, rtol=2e-6)
+    assert stats.n_clipped == 0 and stats.n_bad_flat == 0
+    # one flat averaged over before and after is off by up to half the drift at the ends
+    single, _ = flatfield_correct(proj, average_frames(flats), dark)
+    assert np.abs(np.exp(-single) / transmission - 1).max() > 0.1
+
+
+def test_interpolated_flat_is_linear_between_groups_and_constant_outside():
+    groups = np.array([[[100.0, 10.0]], [[300.0, 30.0]]], dtype=np.float32)
+    flat = interpolated_flat(groups, [5, 15], np.arange(20))
+    np.testing.assert_allclose(flat[:6, 0, 0], 100.0)
+    np.testing.assert_allclose(flat[15:, 0, 1], 30.0)
+    np.testing.assert_allclose(flat[5:16, 0, 0], np.linspace(100.0, 300.0, 11), rtol=1e-6)
+    single = interpolated_flat(groups[:1], [0], [0, 7])
+    np.testing.assert_array_equal(single, np.repeat(groups[:1], 2, axis=0))
+
+
+def test_flat_groups_median_rejects_a_zinger_in_one_flat():
+    flats = np.full((5, 1, 2), 1000.0)
+    flats[1, 0, 0] = 60000.0  # zinger in a flat taken before the scan
+    positions, groups = flat_groups(flats, [0, 0, 0, 9, 9], method="median")
+    assert positions.tolist() == [0, 9]
+    np.testing.assert_array_equal(groups, np.full((2, 1, 2), 1000.0))
+
+
+def test_flat_group_errors_are_clear():
+    with pytest.raises(ValueError, match="one projection index per flat"):
+        flat_groups(np.ones((3, 2, 2)), [0, 0])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        interpolated_flat(np.ones((2, 2, 2)), [5, 5], [0])
+    with pytest.raises(ValueError, match="flat_positions"):
+        flatfield_correct(np.ones((4, 2, 2)), np.full((2, 2, 2), 10.0), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        flatfield_correct(np.ones((4, 2, 2)), np.full((2, 2, 2), 10.0), np.zeros((2, 2)),
+                          flat_positions=[4, 0])
+
+
+def _zinger_scan(n_zingers=25, seed=7):
+    """Smooth line integrals recorded with Poisson noise (I0 = 20000), plus isolated zingers.
+
+    Zingers add 0.5 to 2 times the open-beam counts, as in `tomopress.simulate`; they sit on a
+    lattice 4 angles x 4 columns apart so that no two share a 3 x 3 neighbourhood.
+    """
+    rng = np.random.default_rng(seed)
+    n_angles, n_rows, n_cols = 96, 4, 64
+    a, r, c = np.meshgrid(np.arange(n_angles), np.arange(n_rows), np.arange(n_cols),
+                          indexing="ij")
+    p_true = (0.9 * np.exp(-(((c - 30) / 18.0) ** 2)) * (1 + 0.2 * np.sin(2 * np.pi * a / 96))
+              + 0.05 * r)
+    i0, dark_level = 20000.0, 100.0
+    dark = np.full((n_rows, n_cols), dark_level)
+    flat = dark + i0
+    counts = rng.poisson(i0 * np.exp(-p_true)).astype(np.float64) + dark_level
+    lattice = np.array([(aa, rr, cc) for aa in range(2, n_angles - 1, 4)
+                        for rr in range(n_rows) for cc in range(2, n_cols - 1, 4)])
+    hits = lattice[rng.choice(len(lattice), size=n_zingers, replace=False)]
+    counts[tuple(hits.T)] += i0 * rng.uniform(0.5, 2.0, size=n_zingers)
+    return counts, flat, dark, p_true, hits
+
+
+def test_zingers_are_found_exactly_and_replaced_close_to_truth():
+    """25 zingers on a smooth projection with noise sigma_p ~ 0.01: all 25 found, nothing else.
+
+    Threshold 0.2 in line-integral units (transmission off by > 22 %) is ~ 15 noise sigmas;
+    the smallest zinger (+0.5 I0 in the brightest pixel) moves p by ln(1.5) = 0.41.
+    """
+    counts, flat, dark, p_true, hits = _zinger_scan()
+    plain, _ = flatfield_correct(counts, flat, dark)
+    sino, stats = flatfield_correct(counts, flat, dark, zinger_threshold=0.2, chunk_angles=10)
+    assert stats.n_zingers == 25
+    hit = np.zeros(sino.shape, dtype=bool)
+    hit[tuple(hits.T)] = True
+    assert np.all(plain[hit] < p_true[hit] - 0.35)  # they were there
+    np.testing.assert_array_equal(sino[~hit], plain[~hit])  # nothing else touched
+    noise = np.std(plain[~hit] - p_true[~hit])
+    assert 0.005 < noise < 0.02
+    assert np.abs(sino[hit] - p_true[hit]).max() < 3 * noise
+
+
+def test_zinger_removal_does_not_depend_on_chunks_or_slabs():
+    counts, flat, dark, _, _ = _zinger_scan(seed=8)
+    reference, _ = flatfield_correct(counts, flat, dark)
+    n_ref = remove_zingers(reference, threshold=0.2, chunk_angles=128)
+    for chunk in (3, 7, 50):
+        sino, _ = flatfield_correct(counts, flat, dark)
+        assert remove_zingers(sino, threshold=0.2, chunk_angles=chunk) == n_ref
+        np.testing.assert_array_equal(sino, reference)
+    rows, _ = flatfield_correct(counts[:, 1:3], flat[1:3], dark[1:3])
+    remove_zingers(rows, threshold=0.2)
+    np.testing.assert_array_equal(rows, reference[:, 1:3])
+
+
+def test_remove_zingers_rejects_bad_parameters():
+    sino = np.zeros((8, 1, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match="threshold"):
+        remove_zingers(sino, threshold=0.0)
+    with pytest.raises(ValueError, match="odd"):
+        remove_zingers(sino, threshold=0.2, size=4)
+    with pytest.raises(ValueError, match="chunk_angles"):
+        remove_zingers(sino, threshold=0.2, chunk_angles=2)
+    with pytest.raises(ValueError, match="n_angles, rows, cols"):
+        remove_zingers(sino[0], threshold=0.2)
+
+
+def test_slab_file_interpolates_pre_and_post_flats(tmp_path):
+    proj, flats, _, dark, transmission = _drifting_scan(n_proj=12, shape=(4, 6))
+    raw = tmp_path / "drift.h5"
+    with h5py.File(raw, "w") as fh:
+        fh["/exchange/data"] = proj.astype(np.float32)
+        fh["/exchange/data_white_pre"] = flats[:3].astype(np.float32)
+        fh["/exchange/data_white_post"] = flats[3:].astype(np.float32)
+        fh["/exchange/data_dark"] = dark[None].astype(np.float32)
+        fh["/exchange/theta"] = np.linspace(0, 180, 12, endpoint=False)
+        fh["/exchange/theta"].attrs["units"] = "degrees"
+    out = tmp_path / "slab.h5"
+    stats = flatfield_slab_file(
+        str(raw), str(out), format="auto", reader_options={}, rows=(1, 3), average="mean",
+        min_transmission=1e-4, pixel_size_um=0.5, zinger_threshold=None, ring_method="none",
+    )
+    sino, _ = read_array_h5(out, "sinogram")
+    np.testing.assert_allclose(np.exp(-sino.astype(np.float64)), transmission[:, 1:3],
+                               rtol=1e-5)
+    attrs = read_attrs_h5(out)
+    assert list(attrs["flat_positions"]) == [0, 12]
+    assert attrs["n_zingers"] == stats.n_zingers == 0
+    assert attrs["ring_method"] == "none"
+
+
+def test_slab_file_rejects_an_unknown_ring_method(tmp_path):
+    with pytest.raises(ValueError, match="ring method"):
+        flatfield_slab_file(
+            str(tmp_path / "missing.h5"), str(tmp_path / "s.h5"), format="auto",
+            reader_options={}, rows=(0, 1), average="mean", min_transmission=1e-4,
+            pixel_size_um=1.0, ring_method="wavelet",
+        )

@@ -3,7 +3,13 @@ rule center:
         raw=raw_of,
         header=f"{RESULTS}/{{scan}}/inspect.json",
     output:
-        f"{RESULTS}/{{scan}}/center.json",
+        center=f"{RESULTS}/{{scan}}/center.json",
+        qc=report(
+            f"{RESULTS}/{{scan}}/qc/center.png",
+            caption="../report/center.rst",
+            category="Reconstruction QC",
+            labels={"scan": "{scan}"},
+        ),
     log:
         f"{RESULTS}/logs/center/{{scan}}.log",
     benchmark:
@@ -19,6 +25,8 @@ rule center:
         formats=config["formats"],
         rows=recon_row_range,
         n_rows=config["center"]["n_rows"],
+        method=config["center"]["method"],
+        min_confidence=config["center"]["min_confidence"],
         average=config["flatfield"]["average"],
         min_transmission=config["flatfield"]["min_transmission"],
         override_px=sheet_value("center_px"),

@@ -21,5 +21,10 @@ rule flatfield:
         average=config["flatfield"]["average"],
         min_transmission=config["flatfield"]["min_transmission"],
         pixel_size_um=sheet_value("pixel_size_um"),
+        zinger_threshold=config["flatfield"]["zinger_threshold"],
+        ring_method=config["flatfield"]["ring_method"],
+        ring_size=config["flatfield"]["ring_size"],
+        ring_large_size=config["flatfield"]["ring_large_size"],
+        ring_snr=config["flatfield"]["ring_snr"],
     script:
         "../../scripts/flatfield.py"

@@ -9,4 +9,5 @@ layer_metrics_file(
     scan_id=snakemake.params.scan_id,
     sample=snakemake.params.sample,
     pressure_mpa=snakemake.params.pressure_mpa,
+    orientation=snakemake.params.orientation,
 )

@@ -3,9 +3,11 @@ import json
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from tomopress.aggregate import METRICS_SCHEMA, write_metrics_table
-from tomopress.metrics import layer_metrics
+from tomopress.metrics import interface_area_um2, layer_metrics
+from tomopress.types import SE, VOID
 
 
 def test_metric_records_become_a_typed_table_sorted_by_pressure(tmp_path):
@@ -26,5 +28,8 @@ def test_metric_records_become_a_typed_table_sorted_by_pressure(tmp_path):
     table = pd.read_parquet(out)
     assert list(table["scan_id"]) == ["lo", "lo", "hi", "hi"]
     assert table["porosity"].tolist() == [0.25] * 4
+    # the table carries what the metric function computed (accuracy: tests/unit/metrics)
+    direct = interface_area_um2(labels, SE, VOID, voxel_size_um=0.5)
+    assert table["area_se_void_um2"].iloc[0] == pytest.approx(direct) and direct > 0
     assert table["region_volume_um3"].iloc[0] == 64 * 0.125
     assert pq.read_schema(out).remove_metadata().equals(METRICS_SCHEMA)

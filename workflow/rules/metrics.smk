@@ -17,5 +17,6 @@ rule metrics:
         scan_id=lambda wildcards: wildcards.scan,
         sample=sheet_value("sample"),
         pressure_mpa=sheet_value("pressure_mpa"),
+        orientation=config["metrics"]["orientation"],
     script:
         "../../scripts/metrics.py"

@@ -6,7 +6,7 @@ import numpy as np
 
 from tomopress.types import AM, OUTSIDE, PHASES, SE, VOID, F64Array, LabelVolume
 
-__all__ = ["volume_fractions", "porosity_profile_z"]
+__all__ = ["volume_fractions", "porosity_profile_z", "phase_profiles_z"]
 
 
 def _require_3d(labels: np.ndarray, name: str) -> None:
@@ -83,3 +83,33 @@ def porosity_profile_z(labels: LabelVolume, *, voxel_size_um: float) -> tuple[F6
     with np.errstate(invalid="ignore", divide="ignore"):
         porosity = n_void / np.count_nonzero(counted, axis=(1, 2))
     return (np.arange(labels.shape[0]) + 0.5) * voxel_size_um, porosity
+
+
+def phase_profiles_z(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, list[float]]:
+    """Per-plane fractions of every phase along z, as plain lists (for the profiles table).
+
+    Returns
+    -------
+    dict
+        ``z_um`` (plane centres) and ``volume_fraction_void``, ``volume_fraction_se``,
+        ``volume_fraction_am`` per plane (NaN where a plane has no counted voxel).
+
+    Examples
+    --------
+    >>> vol = np.zeros((2, 2, 2), dtype=np.uint8)
+    >>> vol[1] = AM
+    >>> phase_profiles_z(vol, voxel_size_um=1.0)["volume_fraction_am"]
+    [0.0, 1.0]
+    """
+    _require_3d(labels, "labels")
+    if not voxel_size_um > 0:
+        raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
+    counted = np.count_nonzero(labels != OUTSIDE, axis=(1, 2))
+    profiles: dict[str, list[float]] = {
+        "z_um": ((np.arange(labels.shape[0]) + 0.5) * voxel_size_um).tolist()
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, value in PHASES.items():
+            share = np.count_nonzero(labels == value, axis=(1, 2)) / counted
+            profiles[f"volume_fraction_{name}"] = share.tolist()
+    return profiles

@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from tomopress.metrics.fractions import volume_fractions
+from tomopress.metrics.anisotropy import contact_orientation, directional_contact_fractions
+from tomopress.metrics.contact import contact_metrics
+from tomopress.metrics.fractions import phase_profiles_z, volume_fractions
 from tomopress.types import LabelVolume
 
-__all__ = ["layer_metrics", "layer_metrics_file"]
+__all__ = ["layer_metrics", "orientation_record", "layer_metrics_file"]
 
 
 def layer_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any]:
@@ -27,6 +29,8 @@ def layer_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any
     nz, ny, nx = labels.shape
     return {
         **fractions,
+        **contact_metrics(labels, voxel_size_um=voxel_size_um),
+        **directional_contact_fractions(labels),
         "voxel_size_um": float(voxel_size_um),
         "region_z_um": nz * voxel_size_um,
         "region_y_um": ny * voxel_size_um,
@@ -35,10 +39,26 @@ def layer_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any
     }
 
 
+def orientation_record(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any]:
+    """Fabric indices (scalars) and the f_c(u) coverage per |n_z| bin (lists) of one layer."""
+    result = contact_orientation(labels, voxel_size_um=voxel_size_um)
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in result.items()}
+
+
 def layer_metrics_file(
-    labels_path: str, out_path: str, *, scan_id: str, sample: str, pressure_mpa: float
+    labels_path: str,
+    out_path: str,
+    *,
+    scan_id: str,
+    sample: str,
+    pressure_mpa: float,
+    orientation: bool = True,
 ) -> dict[str, Any]:
-    """Metrics of one segmented layer file, with the scan's identifiers, written as JSON."""
+    """Metrics of one segmented layer file, with the scan's identifiers, written as JSON.
+
+    With `orientation`, the mesh-based orientation analysis (minutes per 10⁸ voxels) adds the
+    fabric indices to the record and the binned coverage under the key ``orientation``.
+    """
     from tomopress.files import write_json_atomic
     from tomopress.h5store import read_array_h5
 
@@ -55,5 +75,10 @@ def layer_metrics_file(
         "segmentation_method": attrs["method"],
         **layer_metrics(labels, voxel_size_um=float(attrs["voxel_size_um"])),
     }
+    record["profiles"] = phase_profiles_z(labels, voxel_size_um=float(attrs["voxel_size_um"]))
+    if orientation:
+        oriented = orientation_record(labels, voxel_size_um=float(attrs["voxel_size_um"]))
+        record.update({k: v for k, v in oriented.items() if k.startswith("fabric_A_z_")})
+        record["orientation"] = {k: v for k, v in oriented.items() if not k.startswith("fabric_")}
     write_json_atomic(out_path, record)
     return record

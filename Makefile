@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install tomopress with Snakemake and the test tools
 
-demo: setup  ## simulate the synthetic beamtime and process it to results/tables/*.parquet
+demo: setup  ## simulate the synthetic beamtime, process it to results/tables/*.parquet, figures and results/report.html
 	$(SNAKEMAKE)
-	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am"]].to_string(index=False))'
+	$(SNAKEMAKE) --report results/report.html
+	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am", "contact_area_fraction"]].to_string(index=False))'
+	$(BIN)/python -c 'import glob, pyarrow.parquet as pq; [print(f"{p}: {pq.read_metadata(p).num_rows} rows") for p in sorted(glob.glob("results/tables/*.parquet"))]'
 
 test: setup  ## run the test suite (unit, accuracy and workflow tests)
 	$(BIN)/pytest -m "not slow"
@@ -36,3 +38,17 @@ bench: setup  ## speed, accuracy and memory benchmarks (full size; minutes)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/reconstruct.py
 	$(BIN)/python benchmarks/band_memory.py
+
+.PHONY: validate slurm-up slurm-down test-slurm
+
+validate: setup  ## check config, sheet, raw headers and crop ranges; every problem at once
+	$(BIN)/tomopress validate
+
+slurm-up:  ## start a single-node SLURM on this machine (root; Debian packages installed if missing)
+	.ci/slurm/start.sh
+
+slurm-down:  ## stop the daemons slurm-up started
+	.ci/slurm/stop.sh
+
+test-slurm: setup  ## the demo through --executor slurm on a local single-node SLURM
+	$(BIN)/pytest tests/workflow/test_slurm.py

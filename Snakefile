@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/inspect.smk"
@@ -19,9 +22,11 @@ include: "workflow/rules/crop.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
     input:
-        f"{RESULTS}/tables/metrics.parquet",
+        expand(f"{RESULTS}/tables/{{table}}.parquet", table=TABLE_NAMES),
+        expand(f"{RESULTS}/figures/{{figure}}.png", figure=FIGURES),
     default_target: True

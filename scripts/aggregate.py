@@ -1,6 +1,13 @@
-"""Rule `aggregate`: every scan's layer metrics into results/tables/metrics.parquet."""
-from tomopress.aggregate import write_metrics_table
+"""Rule `aggregate`: every scan's table parts into results/tables/<table>.parquet."""
+import json
+
+from tomopress.aggregate import concat_tables
 from tomopress.logs import log_to_file
+from tomopress.tables import TABLE_NAMES
 
 log_to_file(snakemake.log[0])
-write_metrics_table(list(snakemake.input.metrics), snakemake.output[0])
+concat_tables(
+    {name: list(snakemake.input[name]) for name in TABLE_NAMES},
+    {name: snakemake.output[name] for name in TABLE_NAMES},
+    config=json.loads(snakemake.params.config_json),
+)

@@ -16,4 +16,6 @@ locate_layers_file(
     ),
     roi_size_px=snakemake.params.roi_size_px,
     transition_rows=snakemake.params.transition_rows,
+    closing_radius_px=snakemake.params.closing_radius_px,
+    tilt_correction=snakemake.params.tilt_correction,
 )

@@ -10,4 +10,5 @@ layer_metrics_file(
     sample=snakemake.params.sample,
     pressure_mpa=snakemake.params.pressure_mpa,
     orientation=snakemake.params.orientation,
+    tortuosity=snakemake.params.tortuosity,
 )

@@ -1,4 +1,4 @@
-"""Rule `segment`: one layer crop labelled void / SE / AM."""
+"""Rule `segment`: one layer crop labelled void / SE / AM, with its QC overlay image."""
 from tomopress.logs import log_to_file
 from tomopress.segment import segment_layer_file
 
@@ -6,6 +6,14 @@ log_to_file(snakemake.log[0])
 segment_layer_file(
     snakemake.input.crop,
     snakemake.input.thresholds,
-    snakemake.output[0],
-    median_size_px=snakemake.params.median_size_px,
+    snakemake.output.labels,
+    labelling=snakemake.params.labelling,
+    gradient_sigma_px=snakemake.params.gradient_sigma_px,
+    marker_fraction=snakemake.params.marker_fraction,
+    se_max_gradient=snakemake.params.se_max_gradient,
+    min_object_voxels=snakemake.params.min_object_voxels,
+    slab_planes=snakemake.params.slab_planes,
+    overlap_planes=snakemake.params.overlap_planes,
+    n_threads=snakemake.threads,
+    qc_path=snakemake.output.qc,
 )

@@ -1,4 +1,5 @@
-"""The ``tomopress`` command line: ``inspect`` a scan, find its ``center``, ``simulate`` one.
+"""The ``tomopress`` command line: ``inspect`` a scan, find its ``center``, ``simulate`` one,
+``add-scans`` to the sample sheet, ``validate`` a run before submitting it.
 
 Every subcommand prints one JSON object on stdout. A user error (bad file, bad value) ends with
 exit status 2 and one line on stderr naming the file and what is wrong, never a traceback.
@@ -95,13 +96,50 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     return {"raw": str(args.out), **truth}
 
 
+def _cmd_add_scans(args: argparse.Namespace) -> dict[str, Any]:
+    from tomopress.addscans import add_scans
+
+    return add_scans(args.raw_dirs, args.sheet, pattern=args.pattern,
+                     pressure_field=args.pressure_field, sample=args.sample, format=args.format,
+                     dry_run=args.dry_run)
+
+
+def _cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
+    from tomopress.validate import validate_run
+
+    problems, summary = validate_run(args.config, args.samples)
+    for line in problems:
+        print(line, file=sys.stderr)
+    args.exit_status = EXIT_USER_ERROR if problems else 0
+    return {**summary, "ok": not problems, "n_problems": len(problems), "problems": problems}
+
+
+def _cmd_metrics(args: argparse.Namespace) -> dict[str, Any]:
+    from tomopress.labelio import map_labels, parse_label_mapping, read_label_volume, transport_axis_first
+    from tomopress.metrics.summary import summary_metrics
+    from tomopress.types import PHASES
+
+    mapping = parse_label_mapping(args.labels)
+    volume = read_label_volume(args.path, dataset=args.dataset)
+    labels = transport_axis_first(map_labels(volume, mapping, source=args.path), args.axis)
+    only = [name.strip() for name in args.only.split(",")] if args.only else None
+    record = summary_metrics(
+        labels,
+        voxel_size_um=args.voxel_size,
+        only=only,
+        present_phases=[PHASES[name] for name in mapping if name in PHASES],
+    )
+    return {"path": str(args.path), "transport_axis": args.axis, **record}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tomopress", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tomopress {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("inspect", help="header facts of a raw scan (no pixel reads), as JSON")
+    p = sub.add_parser("inspect", help="header facts of a raw scan, checked with a small pixel "
+                       "sample, as JSON; exit 2 listing every problem")
     p.add_argument("path", help="DXchange/NXtomo HDF5 file or TIFF-stack folder")
     p.add_argument("--format", default="auto", choices=["auto", "dxchange", "nxtomo", "tiff"])
     p.add_argument("--config", help="workflow config whose `formats` block gives dataset paths")
@@ -131,6 +169,41 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any other SyntheticParams field, e.g. --set separator_rows=12")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("add-scans", help="append rows for new raw scans to the sample sheet")
+    p.add_argument("raw_dirs", nargs="+", metavar="RAW_DIR",
+                   help="HDF5 file, TIFF-stack folder, or a folder holding them")
+    p.add_argument("--sheet", required=True, help="sample sheet (TSV) to append to")
+    p.add_argument("--pattern", help="regex finding the pressure (MPa) in the file name, "
+                   "case-insensitive, group `pressure` or 1 (default: a number before 'MPa')")
+    p.add_argument("--pressure-field", metavar="H5PATH",
+                   help="HDF5 dataset (/path) or attribute (/path@name) holding the pressure")
+    p.add_argument("--sample", help="sample name of the new rows (default: the scan's folder)")
+    p.add_argument("--format", default="auto", choices=["auto", "dxchange", "nxtomo", "tiff"],
+                   help="format column of the new rows (auto: detected from the header)")
+    p.add_argument("--dry-run", action="store_true", help="report, do not write")
+    p.set_defaults(func=_cmd_add_scans)
+
+    p = sub.add_parser("validate", help="check config, sheet, raw headers and crop ranges "
+                       "(no pixel reads); exit 2 listing every problem")
+    p.add_argument("--config", help="workflow config (default: config/config.yaml)")
+    p.add_argument("--samples", help="sample sheet (default: the config's `samples`)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("metrics", help="scalar microstructure metrics of a labelled volume "
+                       "(TIFF or HDF5, e.g. from Dragonfly or ilastik), as JSON")
+    p.add_argument("path", help="labelled 3-D TIFF or HDF5 volume")
+    p.add_argument("--labels", required=True, metavar="void=V,se=S,am=A",
+                   help="label value of each phase; omit a phase the volume lacks; "
+                   "outside=V1+V2 leaves values out of every metric")
+    p.add_argument("--voxel-size", type=float, default=1.0, metavar="UM",
+                   help="voxel edge in µm (default 1)")
+    p.add_argument("--axis", type=int, default=0, choices=[0, 1, 2],
+                   help="transport (pressure) axis of the array (default 0 = z)")
+    p.add_argument("--only", metavar="NAMES", help="comma-separated metric families: fractions, "
+                   "contact, anisotropy, connectivity, tortuosity, diffusion, particles, thickness")
+    p.add_argument("--dataset", help="HDF5 dataset path (default: the file's only 3-D dataset)")
+    p.set_defaults(func=_cmd_metrics)
     return parser
 
 
@@ -144,14 +217,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.func(args)
     except TomopressError as exc:
-        print(f"tomopress {args.command}: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"tomopress {args.command}: {line.strip()}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (OSError, ValueError) as exc:
-        subject = getattr(args, "path", None) or getattr(args, "out", "")
+        subject = getattr(args, "path", None) or getattr(args, "out", None) or getattr(
+            args, "sheet", "")
         print(f"tomopress {args.command}: {subject}: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     print(json.dumps(result, indent=2, default=float))
-    return 0
+    return getattr(args, "exit_status", 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

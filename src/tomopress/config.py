@@ -7,6 +7,7 @@ this module fills their defaults and turns validation errors into one readable m
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,9 @@ def validate_config(config: Mapping[str, Any], *, source: str | Path = "config")
     problems = list(schema_problems(filled, schema))
     if problems:
         raise ConfigError(source, "config", "invalid configuration:\n  " + "\n  ".join(problems))
-    return filled
+    # key-sorted at every level: dict-valued rule params then compare equal whatever order
+    # the YAML file lists its keys in (Snakemake's params trigger compares their repr)
+    return json.loads(json.dumps(filled, sort_keys=True))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -104,4 +107,5 @@ def scan_reader_options(formats: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "nxtomo_paths": NXtomoPaths(**formats.get("nxtomo", {})),
         "tiff_layout": TiffLayout(**formats.get("tiff", {})),
+        "allow_external_links_outside": bool(formats.get("allow_external_links_outside", False)),
     }

@@ -1,127 +1,98 @@
-"""Three-phase segmentation (void / SE / AM) of a reconstructed layer."""
+"""Three-phase segmentation (void / SE / AM) of the layer crops of a scan: the stage module.
+
+Two steps, one rule each:
+
+1. :func:`thresholds_file` (per scan): noise level from the separator crop, denoising, the
+   class means (void, SE, AM) and thresholds midway between them, recorded as JSON together
+   with a grey-level normalisation (``(grey - offset) / scale`` puts void at 0 and AM at 1),
+   so the same physics gives the same normalised thresholds at every pressure.
+2. :func:`segment_layer_file` (per layer): denoise, label (marker watershed on the gradient
+   magnitude by default, see :mod:`tomopress.segmentation.watershed`), remove specks, write
+   the labels to HDF5 and a QC overlay PNG (:mod:`tomopress.qc`).
+
+The algorithms live in :mod:`tomopress.segmentation`; names used by older code are
+re-exported here.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import ndimage
-from skimage.filters import threshold_multiotsu
+import json
+import logging
+from typing import Any, Final
 
-from tomopress.types import AM, SE, VOID, F32Array, LabelVolume
+import numpy as np
+
+from tomopress.segmentation.denoise import DENOISERS, denoise, estimate_noise_sigma
+from tomopress.segmentation.levels import (
+    PhaseLevels,
+    fit_partial_volume_mixture,
+    histogram_mode,
+    multiotsu_thresholds,
+    phase_mode_thresholds,
+)
+from tomopress.segmentation.watershed import SEGMENTERS, apply_thresholds, segment_volume
+from tomopress.types import AM, SE, VOID, F32Array
 
 __all__ = [
+    "LEVEL_METHODS",
+    "DENOISERS",
+    "SEGMENTERS",
     "denoise_median",
     "multiotsu_thresholds",
     "histogram_mode",
     "phase_mode_thresholds",
     "apply_thresholds",
+    "scan_levels",
     "thresholds_file",
     "segment_layer_file",
 ]
+
+log = logging.getLogger(__name__)
+
+#: how the class means are found (see :func:`scan_levels`)
+LEVEL_METHODS: Final = ("gmm", "modes", "multiotsu")
 
 
 def denoise_median(volume: np.ndarray, *, size_px: int) -> F32Array:
     """3-D median filter of side `size_px` (1 returns a float32 copy)."""
     if size_px < 1:
         raise ValueError(f"size_px must be >= 1, got {size_px}")
-    volume = np.asarray(volume, dtype=np.float32)
-    if size_px == 1:
-        return volume.copy()
-    return ndimage.median_filter(volume, size=size_px, mode="nearest")
+    return denoise(volume, method="median", median_size_px=size_px)
 
 
-def multiotsu_thresholds(volume: np.ndarray, *, n_bins: int = 256) -> tuple[float, float]:
-    """The two multi-Otsu thresholds splitting `volume` into void, SE and AM grey levels.
+def scan_levels(
+    composite: np.ndarray,
+    separator: np.ndarray,
+    *,
+    method: str,
+    void_level: float,
+    am_se_min_ratio: float = 1.5,
+) -> PhaseLevels:
+    """Class means (void, SE, AM) of a scan from its denoised layer crops.
 
-    Raises
-    ------
-    ValueError
-        If the volume has fewer than three distinct grey levels.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> v = np.concatenate([rng.normal(m, 1, 1000) for m in (0, 20, 60)])
-    >>> low, high = multiotsu_thresholds(v)
-    >>> bool(2 < low < 18 and 22 < high < 58)
-    True
-    """
-    values = np.asarray(volume, dtype=np.float32).ravel()
-    values = values[np.isfinite(values)]
-    if np.unique(values[: min(values.size, 100_000)]).size < 3:
-        raise ValueError("the volume has fewer than 3 distinct grey levels: nothing to segment")
-    low, high = threshold_multiotsu(values, classes=3, nbins=n_bins)
-    return float(low), float(high)
-
-
-def histogram_mode(values: np.ndarray, *, above: float = -np.inf, n_bins: int = 256) -> float:
-    """Most frequent grey level of `values` above `above` (histogram smoothed over 2 bins).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> v = np.r_[rng.normal(20, 3, 50000), rng.normal(80, 5, 30000)]
-    >>> round(histogram_mode(v)), round(histogram_mode(v, above=50))
-    (20, 80)
-    """
-    values = np.asarray(values, dtype=np.float32).ravel()
-    values = values[np.isfinite(values) & (values > above)]
-    if values.size == 0:
-        raise ValueError(f"no grey level above {above:g}: cannot find a histogram mode")
-    low, high = np.percentile(values, [0.1, 99.9])
-    counts, edges = np.histogram(values, bins=n_bins, range=(low, high))
-    smooth = ndimage.gaussian_filter1d(counts.astype(np.float64), 2.0)
-    peak = int(np.argmax(smooth))
-    return float(0.5 * (edges[peak] + edges[peak + 1]))
-
-
-def phase_mode_thresholds(
-    composite: np.ndarray, separator: np.ndarray, *, void_level: float, am_se_min_ratio: float = 1.5
-) -> tuple[tuple[float, float], tuple[float, float, float]]:
-    """Thresholds midway between the grey levels of void, SE and AM.
-
-    The SE level is the mode of the separator layer (mostly SE); the AM level is the mode of
-    the composite above `am_se_min_ratio` times the SE level (NCM/LGPS attenuation ratio is
-    about 3.8 at 20 keV); the void level is given (0 cm⁻¹ for empty pores in a calibrated
-    reconstruction). Modes, unlike multi-Otsu classes or free Gaussian-mixture means, do not
-    move with the phase fractions or the partial-volume plateau between phases, so the same
-    physics gives the same thresholds at every pressure.
-
-    Returns
-    -------
-    thresholds : tuple of float
-        ``(low, high)``: void|SE and SE|AM.
-    levels : tuple of float
-        The grey levels (void, SE, AM) used.
+    ``"gmm"``: partial-volume mixture (:func:`fit_partial_volume_mixture`) on the composite,
+    started at `void_level` and the SE / AM modes of :func:`phase_mode_thresholds`, each mean
+    allowed to move a quarter of its gap. ``"modes"``: those modes and `void_level` as they
+    are. ``"multiotsu"``: the grey-level means of the three multi-Otsu classes of the
+    composite (thresholds are then the multi-Otsu ones, not the midpoints).
 
     Raises
     ------
     ValueError
-        If the levels are not ordered void < SE < AM.
+        On an unknown method or grey levels not ordered void < SE < AM.
     """
-    se_level = histogram_mode(separator)
-    am_level = histogram_mode(composite, above=am_se_min_ratio * se_level)
-    if not void_level < se_level < am_level:
-        raise ValueError(
-            f"grey levels not ordered void < SE < AM: {void_level:.3g}, {se_level:.3g}, {am_level:.3g}"
-        )
-    return ((void_level + se_level) / 2, (se_level + am_level) / 2), (void_level, se_level, am_level)
-
-
-def apply_thresholds(volume: np.ndarray, *, low: float, high: float) -> LabelVolume:
-    """Label grey levels: void below `low`, SE from `low` to `high`, AM from `high` up.
-
-    Examples
-    --------
-    >>> apply_thresholds(np.array([1.0, 5.0, 9.0]), low=3, high=7).tolist()
-    [0, 1, 2]
-    """
-    if not low < high:
-        raise ValueError(f"expected low < high, got {low} and {high}")
-    volume = np.asarray(volume)
-    labels = np.full(volume.shape, SE, dtype=np.uint8)
-    labels[volume < low] = VOID
-    labels[volume >= high] = AM
-    return labels
+    if method not in LEVEL_METHODS:
+        raise ValueError(f"unknown method {method!r}; valid choices are {', '.join(LEVEL_METHODS)}")
+    if method == "multiotsu":
+        low, high = multiotsu_thresholds(composite)
+        v = composite[np.isfinite(composite)]
+        means = tuple(float(v[m].mean()) for m in (v < low, (v >= low) & (v < high), v >= high))
+        return PhaseLevels(means=means, thresholds=(low, high))  # type: ignore[arg-type]
+    _, modes = phase_mode_thresholds(composite, separator, void_level=void_level,
+                                     am_se_min_ratio=am_se_min_ratio)
+    if method == "modes":
+        return PhaseLevels(means=modes)
+    return fit_partial_volume_mixture(composite, initial_means=modes)
 
 
 def thresholds_file(
@@ -129,66 +100,147 @@ def thresholds_file(
     separator_path: str,
     out_path: str,
     *,
-    median_size_px: int,
     method: str,
     void_level: float,
-) -> dict:
-    """Thresholds shared by both layers of a scan, from their median-filtered crops, as JSON.
+    denoiser: str = "median",
+    median_size_px: int = 3,
+    nlm_h_factor: float = 0.8,
+    nlm_patch_distance_px: int = 2,
+) -> dict[str, Any]:
+    """Class means and thresholds shared by both layers of a scan, written as JSON.
 
-    ``method`` is ``"modes"`` (:func:`phase_mode_thresholds`) or ``"multiotsu"`` (on the
-    composite, which holds all three phases).
+    The noise standard deviation is measured on the raw separator crop
+    (:func:`estimate_noise_sigma`, the SE peak width); both crops are denoised with the
+    segmentation's denoiser before the levels are found (:func:`scan_levels`).
+
+    Returns
+    -------
+    dict
+        As written: ``method``, ``denoiser``, ``noise_sigma``, ``means`` [void, SE, AM],
+        ``sigmas``, ``weights``, ``low``, ``high`` (grey units, ``units``), ``normalisation``
+        {offset, scale} and ``normalised`` {means, low, high}, ``phase_levels`` (= means),
+        ``median_size_px``, ``nlm_h_factor``, ``nlm_patch_distance_px``.
     """
     from tomopress.files import write_json_atomic
     from tomopress.h5store import read_array_h5
 
     composite, attrs = read_array_h5(composite_path, "volume")
-    composite = denoise_median(composite, size_px=median_size_px)
-    levels: tuple[float, ...] | None = None
-    if method == "modes":
-        separator = denoise_median(read_array_h5(separator_path, "volume")[0], size_px=median_size_px)
-        (low, high), levels = phase_mode_thresholds(composite, separator, void_level=void_level)
-    elif method == "multiotsu":
-        low, high = multiotsu_thresholds(composite)
-    else:
-        raise ValueError(f"method must be 'modes' or 'multiotsu', got {method!r}")
+    separator = read_array_h5(separator_path, "volume")[0]
+    sigma = estimate_noise_sigma(separator)
+    kw = dict(method=denoiser, noise_sigma=sigma, median_size_px=median_size_px,
+              nlm_h_factor=nlm_h_factor, nlm_patch_distance_px=nlm_patch_distance_px)
+    levels = scan_levels(denoise(composite, **kw), denoise(separator, **kw), method=method,
+                         void_level=void_level)
+    offset = float(void_level)
+    scale = float(levels.means[2] - offset)
     result = {
         "method": method,
-        "low": low,
-        "high": high,
-        "phase_levels": list(levels) if levels else None,
+        "denoiser": denoiser,
+        "noise_sigma": sigma,
+        "means": list(levels.means),
+        "phase_levels": list(levels.means),
+        "sigmas": list(levels.sigmas) if levels.sigmas else None,
+        "weights": levels.weights,
+        "low": levels.low,
+        "high": levels.high,
         "units": attrs.get("units", "1/cm"),
+        "normalisation": {"offset": offset, "scale": scale,
+                          "meaning": "normalised = (grey - offset) / scale: void 0, AM 1"},
+        "normalised": {
+            "means": [(m - offset) / scale for m in levels.means],
+            "low": (levels.low - offset) / scale,
+            "high": (levels.high - offset) / scale,
+        },
         "median_size_px": median_size_px,
+        "nlm_h_factor": nlm_h_factor,
+        "nlm_patch_distance_px": nlm_patch_distance_px,
     }
+    log.info("levels (%s): means %s, thresholds %.3g / %.3g, noise sigma %.3g", method,
+             [round(m, 3) for m in levels.means], levels.low, levels.high, sigma)
     write_json_atomic(out_path, result)
     return result
 
 
 def segment_layer_file(
-    crop_path: str, thresholds_path: str, out_path: str, *, median_size_px: int
-) -> dict[str, float]:
-    """Label one layer crop with the scan's thresholds; write ``labels`` (uint8) to HDF5."""
-    import json
+    crop_path: str,
+    thresholds_path: str,
+    out_path: str,
+    *,
+    labelling: str = "watershed",
+    gradient_sigma_px: float = 0.7,
+    marker_fraction: float = 0.5,
+    se_max_gradient: float = 0.25,
+    min_object_voxels: int = 4,
+    slab_planes: int = 8,
+    overlap_planes: int = 4,
+    n_threads: int = 1,
+    qc_path: str | None = None,
+) -> dict[str, Any]:
+    """Label one layer crop with the scan's levels; write ``labels`` (uint8) to HDF5.
 
+    Denoising follows the thresholds file (same denoiser and settings as the levels were
+    measured with). With ``labelling="thresholds"`` the thresholds are applied as they are;
+    ``"watershed"`` uses the class means (:func:`tomopress.segmentation.segment_volume`).
+    When `qc_path` is given, the orthogonal-slice overlay (:func:`tomopress.qc.overlay_png`)
+    is written there.
+
+    Returns
+    -------
+    dict
+        The thresholds record plus ``labelling`` and the label fractions.
+    """
     from tomopress.h5store import provenance, read_array_h5, write_array_h5
 
+    if labelling not in SEGMENTERS:
+        raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
     volume, attrs = read_array_h5(crop_path, "volume")
     with open(thresholds_path) as fh:
-        thresholds = json.load(fh)
-    labels = apply_thresholds(
-        denoise_median(volume, size_px=median_size_px),
-        low=thresholds["low"],
-        high=thresholds["high"],
+        th = json.load(fh)
+    means = tuple(th["means"])
+    if labelling == "thresholds":
+        # midway thresholds of the record (multi-Otsu's own for method multiotsu)
+        low, high = th["low"], th["high"]
+        mid = 0.5 * (low + high)
+        means = (2 * low - mid, mid, 2 * high - mid)
+    labels = segment_volume(
+        volume,
+        means=means,  # type: ignore[arg-type]
+        method=labelling,
+        denoiser=th["denoiser"],
+        noise_sigma=th["noise_sigma"],
+        median_size_px=th["median_size_px"],
+        nlm_h_factor=th["nlm_h_factor"],
+        nlm_patch_distance_px=th["nlm_patch_distance_px"],
+        gradient_sigma_px=gradient_sigma_px,
+        marker_fraction=marker_fraction,
+        se_max_gradient=se_max_gradient,
+        min_object_voxels=min_object_voxels,
+        slab_planes=slab_planes,
+        overlap_planes=overlap_planes,
+        n_threads=n_threads,
     )
+    method = f"{th['method']}+{labelling}"
     write_array_h5(
         out_path,
         {"labels": labels},
         attrs={
             **{k: attrs[k] for k in ("voxel_size_um", "layer", "z_rows", "roi_xy")},
             "label_meaning": "0 void, 1 SE, 2 AM, 255 outside",
-            "threshold_low": thresholds["low"],
-            "threshold_high": thresholds["high"],
-            "method": thresholds["method"],
-            **provenance(crop=crop_path),
+            "threshold_low": th["low"],
+            "threshold_high": th["high"],
+            "class_means": list(th["means"]),
+            "method": method,
+            "denoiser": th["denoiser"],
+            **provenance(crop=crop_path, thresholds=thresholds_path),
         },
     )
-    return thresholds
+    if qc_path is not None:
+        from tomopress.qc import overlay_png
+
+        overlay_png(volume, labels, qc_path,
+                    title=f"{attrs['layer']} layer, {method} ({th['denoiser']} denoising)",
+                    voxel_size_um=float(attrs["voxel_size_um"]))
+    n = labels.size
+    return {**th, "labelling": labelling,
+            "fractions": {name: int(np.count_nonzero(labels == v)) / n
+                          for name, v in (("void", VOID), ("se", SE), ("am", AM))}}

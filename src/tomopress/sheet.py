@@ -12,11 +12,14 @@ from tomopress.config import load_schema, schema_problems
 from tomopress.errors import SampleSheetError
 from tomopress.ranges import parse_range
 
-__all__ = ["RANGE_COLUMNS", "read_sample_sheet", "is_synthetic", "row_ranges"]
+__all__ = ["RANGE_COLUMNS", "RESERVED_SCAN_IDS", "read_sample_sheet", "is_synthetic", "row_ranges"]
 
 #: optional columns holding ``start:stop`` row ranges
 RANGE_COLUMNS = ("recon_rows", "composite_rows", "separator_rows")
 _NUMBER_COLUMNS = ("pressure_mpa", "center_px", "pixel_size_um")
+#: folders directly under results/ that hold something other than one scan's outputs
+RESERVED_SCAN_IDS = frozenset({"tables", "logs", "benchmarks", "synthetic", "figures",
+                               "report"})
 
 
 def is_synthetic(raw: str | Path, synthetic_dir: str | Path | None) -> bool:
@@ -120,6 +123,10 @@ def read_sample_sheet(
             if not any(f"'{key}' is a required property" in p for key in unconvertible)
         ]
         problems += _range_problems(row, line)
+        if str(row.get("scan_id", "")).lower() in RESERVED_SCAN_IDS:
+            problems.append(f"line {line}: scan_id: {row['scan_id']!r} is reserved (results/"
+                            f"{row['scan_id']}/ holds other outputs); reserved: "
+                            f"{sorted(RESERVED_SCAN_IDS)}")
         raw = row.get("raw")
         if check_files and raw and not is_synthetic(raw, synthetic_dir) and not Path(raw).exists():
             problems.append(f"line {line}: raw: file not found: {raw}")

@@ -1,4 +1,5 @@
 import json
+import pytest
 
 from tomopress.cli import main
 
@@ -69,3 +70,26 @@ def test_center_of_bad_input_exits_2_with_one_line(shared_data, tmp_path, capsys
     assert "expected START:STOP" in capsys.readouterr().err
     assert main(["center", tooth, "--rows", "0:9"]) == 2
     assert "outside the detector's 2 rows" in capsys.readouterr().err
+
+
+def test_metrics_of_the_real_taufactor_electrode(shared_data, capsys):
+    """Pore 0, NMC 85, CBD 170 (README): fractions equal the voxel counts; CBD left out."""
+    import numpy as np
+    import tifffile
+
+    path = shared_data / "taufactor_electrode" / "electrode.tiff"
+    assert main(["metrics", str(path), "--labels", "void=0,am=85,outside=170",
+                 "--voxel-size", "0.390625", "--only", "fractions,contact"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    volume = tifffile.imread(path)
+    counted = np.count_nonzero(volume != 170)
+    assert record["porosity"] == pytest.approx(np.count_nonzero(volume == 0) / counted)
+    assert record["region_volume_um3"] == pytest.approx(counted * 0.390625**3)
+    assert record["contact_area_fraction"] is None  # no SE declared
+    assert record["contact_null_reason"] == "no se phase"
+
+
+def test_metrics_rejects_an_unmapped_label(shared_data, capsys):
+    path = shared_data / "taufactor_electrode" / "electrode.tiff"
+    assert main(["metrics", str(path), "--labels", "void=0,am=85"]) == 2
+    assert "[170] not mapped" in capsys.readouterr().err

@@ -62,3 +62,14 @@ def test_synthetic_rows_need_no_file(tmp_path, monkeypatch):
 def test_missing_sheet(tmp_path):
     with pytest.raises(SampleSheetError, match="sample sheet not found"):
         read_sample_sheet(tmp_path / "nope.tsv")
+
+
+def test_scan_ids_cannot_name_paths_or_reserved_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    body = "../evil\tcell\t6\tscan.h5\tauto\na/b\tcell\t6\tscan.h5\tauto\ntables\tcell\t6\tscan.h5\tauto\n"
+    with pytest.raises(SampleSheetError) as err:
+        read_sample_sheet(_sheet(tmp_path, body))
+    message = str(err.value)
+    assert "line 2: scan_id: '../evil' does not match" in message
+    assert "line 3: scan_id: 'a/b' does not match" in message
+    assert "line 4: scan_id: 'tables' is reserved" in message

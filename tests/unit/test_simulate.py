@@ -18,7 +18,8 @@ from tomopress.types import AM, OUTSIDE, VOID
 
 TINY = SyntheticParams(n_rows=16, n_cols=48, n_angles=64, separator_rows=6, transition_rows=1,
                        roi_size_px=24, cylinder_diameter_frac=0.85, center_offset_px=1.3,
-                       n_flats=3, n_darks=3, n_ring_columns=2, n_dead_columns=1, n_zingers=4)
+                       n_flats=3, n_darks=3, n_ring_columns=2, n_dead_columns=1, n_zingers=4,
+                       pixel_size_um=1.0)  # the ideal-projection checks assume 1 µm pixels
 CLEAN = dataclasses.replace(TINY, noise=False, blur_sigma_px=0.0, n_zingers=0)
 
 

@@ -1,11 +1,48 @@
+# Tables: one Parquet part per scan and table, then one cheap concatenation per table.
+import json
+
+from tomopress.tables import TABLE_NAMES
+from tomopress.workflow import recorded_config_json
+
+
+rule aggregate_scan:
+    input:
+        metrics=expand(f"{RESULTS}/{{{{scan}}}}/metrics/{{layer}}.json", layer=LAYERS),
+        raw=raw_of,
+        header=f"{RESULTS}/{{scan}}/inspect.json",
+        center=f"{RESULTS}/{{scan}}/center.json",
+        layers=f"{RESULTS}/{{scan}}/crop/layers.json",
+        thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
+        volume=f"{RESULTS}/{{scan}}/volume.h5",
+    output:
+        **{name: f"{RESULTS}/{{scan}}/tables/{name}.parquet" for name in TABLE_NAMES},
+    log:
+        f"{RESULTS}/logs/aggregate_scan/{{scan}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        sample=sheet_value("sample"),
+        pressure_mpa=sheet_value("pressure_mpa"),
+        format=sheet_value("format"),
+        flatfield_json=json.dumps(config["flatfield"], sort_keys=True),
+        benchmarks_dir=f"{RESULTS}/benchmarks",
+    script:
+        "../../scripts/aggregate_scan.py"
+
+
 rule aggregate:
     input:
         sheet=config["samples"],
-        metrics=expand(
-            f"{RESULTS}/{{scan}}/metrics/{{layer}}.json", scan=scans.index, layer=LAYERS
-        ),
+        **{
+            name: expand(f"{RESULTS}/{{scan}}/tables/{name}.parquet", scan=scans.index)
+            for name in TABLE_NAMES
+        },
     output:
-        f"{RESULTS}/tables/metrics.parquet",
+        **{name: f"{RESULTS}/tables/{name}.parquet" for name in TABLE_NAMES},
     log:
         f"{RESULTS}/logs/aggregate/aggregate.log",
     conda:
@@ -14,5 +51,9 @@ rule aggregate:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        # the analysis settings recorded in the tables' metadata, as one key-sorted JSON string
+        # (a plain value: key order and cluster resources must not trigger a re-run)
+        config_json=recorded_config_json(config),
     script:
         "../../scripts/aggregate.py"

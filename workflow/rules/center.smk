@@ -19,7 +19,7 @@ rule center:
     threads: 1
     resources:
         mem_mb=slab_mem_mb,
-        runtime=15,
+        runtime=slab_runtime(per_minute=5e7, base_min=10),
     params:
         format=sheet_value("format"),
         formats=config["formats"],

@@ -1,4 +1,5 @@
 # Config and sample-sheet validation, DAG-time facts per scan, and short input functions.
+import math
 import re
 import sys
 
@@ -11,7 +12,8 @@ use_source_tree(f"{workflow.basedir}/src")
 
 from tomopress.config import validate_config
 from tomopress.sheet import read_sample_sheet, row_ranges
-from tomopress.workflow import detector_header, recon_mem_mb, slab_ranges, volume_mem_mb
+from tomopress.workflow import detector_headers, slab_ranges
+import tomopress.workflow as wf
 
 config.update(validate_config(config, source="config/config.yaml (+ --config)"))
 
@@ -20,12 +22,14 @@ SYNTHETIC_DIR = config["synthetic"]["raw_dir"].rstrip("/")
 LAYERS = ["composite", "separator"]
 
 scans = read_sample_sheet(config["samples"], synthetic_dir=SYNTHETIC_DIR)
-HEADERS = {scan: detector_header(scans.loc[scan], config) for scan in scans.index}
+HEADERS = detector_headers(scans, config)
 SLABS = {
     scan: slab_ranges(scans.loc[scan], HEADERS[scan], config["slab_rows"])
     for scan in scans.index
 }
 MEM_FACTOR = config["resources"]["mem_factor"]
+RUNTIME_FACTOR = config["resources"]["runtime_factor"]
+CROP_SIDE = config["crop"]["roi_size_px"]
 
 
 wildcard_constraints:
@@ -53,12 +57,72 @@ def recon_row_range(wildcards):
 
 
 def slab_mem_mb(wildcards, attempt):
-    return recon_mem_mb(HEADERS[wildcards.scan], config["slab_rows"], factor=MEM_FACTOR) * attempt
-
-
-def layer_mem_mb(wildcards, attempt):
     header = HEADERS[wildcards.scan]
-    return volume_mem_mb(header["n_cols"], header["n_rows"], factor=MEM_FACTOR) * attempt
+    return wf.recon_mem_mb(header, config["slab_rows"], factor=MEM_FACTOR) * attempt
+
+
+def gather_mem_mb(wildcards, attempt):
+    header = HEADERS[wildcards.scan]
+    return wf.gather_mem_mb(header, config["slab_rows"], factor=MEM_FACTOR) * attempt
+
+
+def _layer_voxels(scan, layers):
+    return sum(
+        math.prod(
+            wf.layer_shape(
+                scans.loc[scan], HEADERS[scan], layer=layer, roi_size_px=CROP_SIDE
+            )
+        )
+        for layer in layers
+    )
+
+
+def layer_mem(copies):
+    """mem_mb of a job holding `copies` float32 arrays of its layer (of both without {layer})."""
+
+    def mem_mb(wildcards, attempt):
+        n_voxels = _layer_voxels(wildcards.scan, _layers_of(wildcards))
+        return wf.layer_mem_mb((n_voxels, 1, 1), copies=copies, factor=MEM_FACTOR) * attempt
+
+    return mem_mb
+
+
+def slab_runtime(per_minute, base_min=5):
+    """runtime (min) of a slab job: raw elements of one slab at `per_minute`, x attempt."""
+
+    def runtime(wildcards, attempt):
+        header = HEADERS[wildcards.scan]
+        rows = min(config["slab_rows"], header["n_rows"])
+        n = header["n_projections"] * rows * header["n_cols"]
+        return math.ceil(wf.runtime_min(n, per_minute=per_minute, base_min=base_min) * RUNTIME_FACTOR) * attempt
+
+    return runtime
+
+
+def volume_runtime(per_minute, base_min=5):
+    """runtime (min) of a job that passes over every reconstructed voxel of the scan."""
+
+    def runtime(wildcards, attempt):
+        header = HEADERS[wildcards.scan]
+        start, stop = SLABS[wildcards.scan][0][0], SLABS[wildcards.scan][-1][1]
+        n = (stop - start) * header["n_cols"] ** 2
+        return math.ceil(wf.runtime_min(n, per_minute=per_minute, base_min=base_min) * RUNTIME_FACTOR) * attempt
+
+    return runtime
+
+
+def layer_runtime(per_minute, base_min=5):
+    """runtime (min) of a layer job: its layer's voxels (both layers without {layer})."""
+
+    def runtime(wildcards, attempt):
+        n = _layer_voxels(wildcards.scan, _layers_of(wildcards))
+        return math.ceil(wf.runtime_min(n, per_minute=per_minute, base_min=base_min) * RUNTIME_FACTOR) * attempt
+
+    return runtime
+
+
+def _layers_of(wildcards):
+    return [wildcards.layer] if "layer" in wildcards.keys() else LAYERS
 
 
 def synthetic_pressure(wildcards):

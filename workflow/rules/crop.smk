@@ -10,13 +10,15 @@ rule crop_layers:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=10,
+        runtime=volume_runtime(per_minute=1e9),
     params:
         composite_rows=sheet_value("composite_rows"),
         separator_rows=sheet_value("separator_rows"),
         roi_xy=sheet_value("roi_xy"),
         roi_size_px=config["crop"]["roi_size_px"],
         transition_rows=config["crop"]["transition_rows"],
+        closing_radius_px=config["crop"]["closing_radius_px"],
+        tilt_correction=config["crop"]["tilt_correction"],
     script:
         "../../scripts/crop_layers.py"
 
@@ -33,7 +35,7 @@ rule crop:
         "../../envs/io.yaml"
     threads: 1
     resources:
-        mem_mb=layer_mem_mb,
-        runtime=10,
+        mem_mb=layer_mem(copies=2),
+        runtime=layer_runtime(per_minute=1e8),
     script:
         "../../scripts/crop.py"

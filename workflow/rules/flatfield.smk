@@ -13,7 +13,7 @@ rule flatfield:
     threads: 1
     resources:
         mem_mb=slab_mem_mb,
-        runtime=30,
+        runtime=slab_runtime(per_minute=2e7),
     params:
         format=sheet_value("format"),
         formats=config["formats"],

@@ -11,12 +11,13 @@ rule metrics:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=layer_mem_mb,
-        runtime=30,
+        mem_mb=layer_mem(copies=8),
+        runtime=layer_runtime(per_minute=1e7, base_min=10),
     params:
         scan_id=lambda wildcards: wildcards.scan,
         sample=sheet_value("sample"),
         pressure_mpa=sheet_value("pressure_mpa"),
         orientation=config["metrics"]["orientation"],
+        tortuosity=config["metrics"]["tortuosity"],
     script:
         "../../scripts/metrics.py"

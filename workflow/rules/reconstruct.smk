@@ -13,7 +13,7 @@ rule reconstruct:
     threads: 2
     resources:
         mem_mb=slab_mem_mb,
-        runtime=60,
+        runtime=slab_runtime(per_minute=1e7),
     params:
         backend=config["reconstruct"]["backend"],
         filter_name=config["reconstruct"]["filter"],

@@ -10,12 +10,15 @@ rule segment_thresholds:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=layer_mem_mb,
-        runtime=20,
+        mem_mb=layer_mem(copies=4),
+        runtime=layer_runtime(per_minute=2e7, base_min=10),
     params:
-        median_size_px=config["segment"]["median_size_px"],
         method=config["segment"]["method"],
         void_level=config["segment"]["void_level_per_cm"],
+        denoiser=config["segment"]["denoise"],
+        median_size_px=config["segment"]["median_size_px"],
+        nlm_h_factor=config["segment"]["nlm_h_factor"],
+        nlm_patch_distance_px=config["segment"]["nlm_patch_distance_px"],
     script:
         "../../scripts/segment_thresholds.py"
 
@@ -25,18 +28,30 @@ rule segment:
         crop=f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
         thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
     output:
-        f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
+        labels=f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
+        qc=report(
+            f"{RESULTS}/{{scan}}/qc/segment_{{layer}}.png",
+            caption="../report/segment.rst",
+            category="Segmentation QC",
+            labels={"scan": "{scan}", "layer": "{layer}"},
+        ),
     log:
         f"{RESULTS}/logs/segment/{{scan}}/{{layer}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/segment/{{scan}}/{{layer}}.tsv"
     conda:
         "../../envs/analysis.yaml"
-    threads: 1
+    threads: 2
     resources:
-        mem_mb=layer_mem_mb,
-        runtime=30,
+        mem_mb=layer_mem(copies=6),
+        runtime=layer_runtime(per_minute=2e7, base_min=10),
     params:
-        median_size_px=config["segment"]["median_size_px"],
+        labelling=config["segment"]["labelling"],
+        gradient_sigma_px=config["segment"]["gradient_sigma_px"],
+        marker_fraction=config["segment"]["marker_fraction"],
+        se_max_gradient=config["segment"]["se_max_gradient"],
+        min_object_voxels=config["segment"]["min_object_voxels"],
+        slab_planes=config["segment"]["slab_planes"],
+        overlap_planes=config["segment"]["overlap_planes"],
     script:
         "../../scripts/segment.py"

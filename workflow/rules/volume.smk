@@ -11,7 +11,7 @@ rule volume:
         "../../envs/io.yaml"
     threads: 1
     resources:
-        mem_mb=slab_mem_mb,
-        runtime=30,
+        mem_mb=gather_mem_mb,
+        runtime=volume_runtime(per_minute=2e8),
     script:
         "../../scripts/volume.py"

@@ -28,7 +28,10 @@ import numpy as np
 
 from tomopress.errors import RawDataError
 from tomopress.io.scan import (
+    LinkGuard,
+    Problems,
     Scan,
+    angle_problems,
     angles_to_rad,
     attr_str,
     check_frame_shape,
@@ -64,17 +67,20 @@ class DXchangeScan(Scan):
     ----------
     path : str or Path
         The ``.h5`` file.
+    allow_external_links_outside : bool
+        Follow external links to files outside the scan file's folder (default: refuse).
 
     Raises
     ------
     RawDataError
-        If the file is not HDF5, a required dataset is missing, or shapes and angle counts
-        are inconsistent.
+        If the file is not HDF5, a required dataset is missing, or shapes, angle counts or
+        the angles themselves are inconsistent; one line per problem found.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, allow_external_links_outside: bool = False) -> None:
         self.path = Path(path)
         self.format = "dxchange"
+        self._guard = LinkGuard.for_scan(self.path, allow_outside=allow_external_links_outside)
         self._h5: h5py.File | None = open_hdf5(self.path)
         try:
             self._read_header(self._h5)
@@ -82,61 +88,102 @@ class DXchangeScan(Scan):
             self.close()
             raise
 
+    def _get(self, h5: h5py.File, name: str, found: Problems) -> h5py.Dataset | None:
+        """The dataset at `name`; a refused link is noted in `found` and gives None."""
+        return found.run(lambda: get_dataset(h5, name, guard=self._guard))
+
     def _read_header(self, h5: h5py.File) -> None:
-        data = get_dataset(h5, DATA)
+        found = Problems(self.path)
+        # refused links stop here, before any dataset behind them is opened
+        for name in (DATA, THETA, *(n for n, _ in FLATS), *DARKS):
+            found.run(lambda name=name: self._guard.check(h5, name))
+        found.raise_if_any()
+        data = self._get(h5, DATA, found)
+        detector: tuple[int, int] | None = None
         if data is None:
-            raise RawDataError(self.path, DATA, "dataset missing (projections are required)")
-        if data.ndim != 3:
-            raise RawDataError(self.path, DATA, f"must be 3-D (theta, y, x), got {data.shape}")
-        if data.shape[0] == 0:
-            raise RawDataError(self.path, DATA, "no projection frames")
+            found.add(DATA, "dataset missing (projections are required)")
+        elif data.ndim != 3:
+            found.add(DATA, f"must be 3-D (theta, y, x), got {data.shape}")
+        elif data.shape[0] == 0:
+            found.add(DATA, "no projection frames")
+        else:
+            detector = (int(data.shape[1]), int(data.shape[2]))
+        n_projections = int(data.shape[0]) if detector is not None and data is not None else None
+        flats = self._frame_sets(h5, [name for name, _ in FLATS], "flat", detector, found)
+        darks = self._frame_sets(h5, list(DARKS), "dark", detector, found)
+        angles = self._read_angles(h5, n_projections, found)
+        pixel_size = found.run(lambda: self._read_pixel_size(h5))
+        found.raise_if_any()
+        assert data is not None and detector is not None and angles is not None
         self._data = data
         self.n_projections = int(data.shape[0])
-        self.detector_shape = (int(data.shape[1]), int(data.shape[2]))
+        self.detector_shape = detector
         self.dtype = data.dtype
-        self._flats = self._frame_sets(h5, [name for name, _ in FLATS], "flat")
-        self._darks = self._frame_sets(h5, list(DARKS), "dark")
-        self.n_flats = sum(ds.shape[0] for ds in self._flats)
-        self.n_darks = sum(ds.shape[0] for ds in self._darks)
+        self._flats, self._darks = flats, darks
+        self.n_flats = sum(ds.shape[0] for ds in flats)
+        self.n_darks = sum(ds.shape[0] for ds in darks)
         after = dict(FLATS)
         self.flat_projection_index = np.concatenate([
             np.full(ds.shape[0], self.n_projections if after[ds.name] else 0, dtype=np.int64)
-            for ds in self._flats
+            for ds in flats
         ])
-        self.angles_rad = self._read_angles(h5)
-        self.pixel_size_um = self._read_pixel_size(h5)
+        self.angles_rad = angles
+        self.pixel_size_um = pixel_size
+        self.fields = {"projections": DATA, "flats": ", ".join(ds.name for ds in flats),
+                       "darks": ", ".join(ds.name for ds in darks), "angles": THETA}
 
-    def _frame_sets(self, h5: h5py.File, names: list[str], what: str) -> list[h5py.Dataset]:
-        found = [ds for name in names if (ds := get_dataset(h5, name)) is not None]
-        if not found:
-            raise RawDataError(self.path, names[0], f"dataset missing ({what} fields are required)")
-        for ds in found:
-            check_frame_shape(self.path, ds.name, ds.shape, self.detector_shape, what)
-        if sum(ds.shape[0] for ds in found) == 0:
-            raise RawDataError(self.path, names[0], f"no frames ({what} fields are required)")
-        return found
+    def _frame_sets(
+        self, h5: h5py.File, names: list[str], what: str,
+        detector: tuple[int, int] | None, found: Problems,
+    ) -> list[h5py.Dataset]:
+        sets = [ds for name in names if (ds := self._get(h5, name, found)) is not None]
+        if not sets:
+            found.add(names[0], f"dataset missing ({what} fields are required); also looked "
+                      f"for {', '.join(names[1:])}")
+            return sets
+        n_before = len(found.items)
+        for ds in sets:
+            if detector is None:
+                if ds.ndim != 3:
+                    found.add(ds.name, f"{what} must be 3-D (frame, row, column), got {ds.shape}")
+            else:
+                found.run(lambda ds=ds: check_frame_shape(self.path, ds.name, ds.shape,
+                                                          detector, what))
+        if len(found.items) == n_before and sum(ds.shape[0] for ds in sets) == 0:
+            found.add(names[0], f"no frames ({what} fields are required)")
+        return sets
 
-    def _read_angles(self, h5: h5py.File) -> np.ndarray:
-        theta = get_dataset(h5, THETA)
+    def _read_angles(self, h5: h5py.File, n_projections: int | None,
+                     found: Problems) -> np.ndarray | None:
+        theta = self._get(h5, THETA, found)
         if theta is None:
-            raise RawDataError(self.path, THETA, "dataset missing (projection angles are required)")
-        if theta.size != self.n_projections:
-            raise RawDataError(self.path, THETA, f"{theta.size} angles for "
-                               f"{self.n_projections} projections in {DATA}")
-        return angles_to_rad(self.path, THETA, theta[()], attr_str(theta, "units"))
+            found.add(THETA, "dataset missing (projection angles are required)")
+            return None
+        if n_projections is not None and theta.size != n_projections:
+            found.add(THETA, f"{theta.size} angles for {n_projections} projections in {DATA}")
+            return None
+        angles = found.run(lambda: angles_to_rad(self.path, THETA, theta[()],
+                                                 attr_str(theta, "units")))
+        if angles is not None:
+            for problem in angle_problems(angles):
+                found.add(THETA, problem)
+        return angles
 
     def _read_pixel_size(self, h5: h5py.File) -> float | None:
-        resolution = get_dataset(h5, RESOLUTION)
+        resolution = get_dataset(h5, RESOLUTION, guard=self._guard)
         if resolution is not None:
             return length_to_um(self.path, RESOLUTION, resolution[()],
                                 attr_str(resolution, "units"))
-        pixel = get_dataset(h5, PIXEL_SIZE_X)
+        pixel = get_dataset(h5, PIXEL_SIZE_X, guard=self._guard)
         if pixel is None:
             return None
         size_um = length_to_um(self.path, PIXEL_SIZE_X, pixel[()], attr_str(pixel, "units"))
-        magnification = get_dataset(h5, MAGNIFICATION)
+        magnification = get_dataset(h5, MAGNIFICATION, guard=self._guard)
         if magnification is not None:
-            mag = float(np.asarray(magnification[()], dtype=np.float64).ravel()[0])
+            try:
+                mag = float(np.asarray(magnification[()], dtype=np.float64).ravel()[0])
+            except (TypeError, ValueError, IndexError):
+                mag = float("nan")
             if not (np.isfinite(mag) and mag > 0):
                 raise RawDataError(self.path, MAGNIFICATION, f"must be > 0, got {mag!r}")
             size_um /= mag

@@ -9,15 +9,24 @@ Angles are radians inside tomopress. DXchange and NXtomo files store degrees by 
 a ``units`` attribute on the angle dataset is honoured when present (``deg``, ``degree``,
 ``degrees`` or ``rad``, ``radian``, ``radians``); when it is absent, degrees are assumed.
 Any other unit is rejected.
+
+Header checks collect every problem they find and raise one `RawDataError` with a line per
+problem (see `Problems`). Angles must be strictly monotonic, without repeats, and cover about
+a half turn (180 degrees) or a full turn (360 degrees); see `angle_problems`.
+
+HDF5 external links are followed only when their target file lies inside the scan file's own
+folder (or a subfolder of it), unless ``allow_external_links_outside=True``; see `LinkGuard`.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import h5py
 import numpy as np
@@ -30,7 +39,10 @@ if TYPE_CHECKING:
     from tomopress.io.nxtomo import NXtomoPaths
     from tomopress.io.tiffstack import TiffLayout
 
-__all__ = ["FORMATS", "Scan", "detect_format", "open_scan"]
+__all__ = ["FORMATS", "LinkGuard", "Problems", "Scan", "angle_problems", "detect_format",
+           "open_scan"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +84,9 @@ class Scan(abc.ABC):
         For each flat frame the projection index it was taken next to: 0 for flats taken
         before the scan, ``n_projections`` for flats taken after it. Lets callers
         interpolate between before and after flats.
+    fields : dict of str to str
+        Where the scan keeps ``"projections"``, ``"flats"``, ``"darks"`` and ``"angles"`` (a
+        dataset path, a glob or a file name), for messages that name the field at fault.
 
     Notes
     -----
@@ -88,6 +103,7 @@ class Scan(abc.ABC):
     n_flats: int
     n_darks: int
     flat_projection_index: npt.NDArray[np.int64]
+    fields: dict[str, str]
 
     @abc.abstractmethod
     def read_projections(self, rows: slice, angles: slice = slice(None)) -> np.ndarray:
@@ -155,6 +171,7 @@ def open_scan(
     *,
     nxtomo_paths: NXtomoPaths | None = None,
     tiff_layout: TiffLayout | None = None,
+    allow_external_links_outside: bool = False,
 ) -> Scan:
     """Open a raw scan file or folder, reading its header only.
 
@@ -169,6 +186,9 @@ def open_scan(
         Dataset paths for NXtomo files (default `NXtomoPaths()`).
     tiff_layout : TiffLayout, optional
         File names for TIFF stacks (default `TiffLayout()`).
+    allow_external_links_outside : bool
+        Follow HDF5 external links whose target file lies outside the scan file's folder
+        (default False: such links are refused with a `RawDataError`).
 
     Returns
     -------
@@ -178,7 +198,8 @@ def open_scan(
     Raises
     ------
     RawDataError
-        If the path is missing, of an unknown format, or inconsistent.
+        If the path is missing, of an unknown format, or inconsistent; the message has one
+        line per problem found in the header.
 
     Examples
     --------
@@ -192,36 +213,146 @@ def open_scan(
     path = Path(path)
     if not path.exists():
         raise RawDataError(path, "file", "does not exist")
-    kind = detect_format(path, nxtomo_paths=nxtomo_paths) if format == "auto" else format
+    if format != "auto" and format not in FORMATS:
+        raise RawDataError(path, "format", f"unknown format {format!r}; expected auto, "
+                           + ", ".join(FORMATS))
+    outside = allow_external_links_outside
+    kind = (detect_format(path, nxtomo_paths=nxtomo_paths, allow_external_links_outside=outside)
+            if format == "auto" else format)
     if kind == "dxchange":
-        return DXchangeScan(path)
+        return DXchangeScan(path, allow_external_links_outside=outside)
     if kind == "nxtomo":
-        return NXtomoScan(path, paths=nxtomo_paths)
-    if kind == "tiff":
-        return TiffStackScan(path, layout=tiff_layout)
-    raise RawDataError(path, "format", f"unknown format {format!r}; expected auto, "
-                       + ", ".join(FORMATS))
+        return NXtomoScan(path, paths=nxtomo_paths, allow_external_links_outside=outside)
+    return TiffStackScan(path, layout=tiff_layout)
 
 
-def detect_format(path: Path, *, nxtomo_paths: NXtomoPaths | None = None) -> str:
+def detect_format(
+    path: Path, *, nxtomo_paths: NXtomoPaths | None = None,
+    allow_external_links_outside: bool = False,
+) -> str:
     """Name the raw format of `path` from its content (see `open_scan`)."""
     from tomopress.io.nxtomo import looks_like_nxtomo
 
     if path.is_dir():
         return "tiff"
-    if not h5py.is_hdf5(path):
+    if not path.is_file() or not h5py.is_hdf5(path):
         raise RawDataError(path, "format", "not a recognised raw scan: neither an HDF5 file "
                            "(DXchange, NXtomo) nor a TIFF-stack folder")
+    guard = LinkGuard.for_scan(path, allow_outside=allow_external_links_outside)
     with open_hdf5(path) as h5:
-        if "/exchange/data" in h5:
+        if get_dataset(h5, "/exchange/data", guard=guard) is not None:
             return "dxchange"
-        if looks_like_nxtomo(h5, nxtomo_paths):
+        if looks_like_nxtomo(h5, nxtomo_paths, guard=guard):
             return "nxtomo"
     raise RawDataError(path, "format", "HDF5 file is neither DXchange (no /exchange/data) nor "
                        "NXtomo (no NXtomo entry or image_key dataset)")
 
 
 # ---- helpers shared by the readers (not part of the public API) ----------------------------
+
+
+class Problems:
+    """Collects ``(path, field, problem)`` triples so a header check reports all of them.
+
+    Examples
+    --------
+    >>> found = Problems("scan.h5")
+    >>> found.add("/exchange/theta", "dataset missing")
+    >>> found.run(lambda: angles_to_rad(Path("scan.h5"), "t", [0.0, "x"], None)) is None
+    True
+    >>> len(found.items)
+    2
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.items: list[tuple[str, str, str]] = []
+
+    def add(self, field: str, problem: str, *, path: str | Path | None = None) -> None:
+        """Note one problem of `field` (in `path`, default the scan's path)."""
+        self.items.append((str(self.path if path is None else path), field, problem))
+
+    def run(self, func: Callable[[], T]) -> T | None:
+        """Call `func`; note the problems of a `RawDataError` it raises and return None."""
+        try:
+            return func()
+        except RawDataError as err:
+            self.items.extend(err.problems)
+            return None
+
+    def raise_if_any(self) -> None:
+        """Raise one `RawDataError` listing every problem noted, if there is one."""
+        if self.items:
+            raise RawDataError.collect(self.items)
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkGuard:
+    """Refuses HDF5 external links whose target file lies outside `scan_dir`.
+
+    Parameters
+    ----------
+    scan_dir : Path
+        Folder of the scan file, symlinks resolved; targets inside it or below it are allowed.
+    allow_outside : bool
+        Allow every target (the check becomes a no-op).
+    """
+
+    scan_dir: Path
+    allow_outside: bool = False
+
+    @classmethod
+    def for_scan(cls, path: Path, *, allow_outside: bool = False) -> LinkGuard:
+        """The guard for the scan file `path`."""
+        return cls(Path(path).absolute().parent.resolve(), allow_outside)
+
+    def check(self, h5: h5py.Group, name: str) -> None:
+        """Raise `RawDataError` if following `name` from `h5` crosses a refused external link.
+
+        Every component of `name` is looked at before it is followed (soft links are
+        resolved, external links are judged by their target file as HDF5 would first try it:
+        relative names next to the file holding the link).
+        """
+        if not self.allow_outside:
+            self._walk(h5, name, name, depth=0)
+
+    def _walk(self, group: h5py.Group, name: str, field: str, *, depth: int) -> None:
+        if depth > 16:  # a soft-link loop: h5py will report the dataset missing
+            return
+        if name.startswith("/"):
+            group = group.file["/"]
+        parts = [p for p in name.split("/") if p]
+        for i, part in enumerate(parts):
+            try:
+                link = group.get(part, getlink=True)
+            except (KeyError, OSError, ValueError):
+                return
+            if isinstance(link, h5py.SoftLink):
+                rest = "/".join(parts[i + 1:])
+                target = link.path if not rest else f"{link.path.rstrip('/')}/{rest}"
+                self._walk(group, target, field, depth=depth + 1)
+                return
+            if isinstance(link, h5py.ExternalLink):
+                self._refuse_outside(group, link, field)
+            try:
+                group = group.get(part)
+            except (KeyError, OSError, ValueError):
+                return
+            if not isinstance(group, h5py.Group):
+                return
+
+    def _refuse_outside(self, group: h5py.Group, link: h5py.ExternalLink, field: str) -> None:
+        holder = Path(group.file.filename).absolute()
+        target = Path(link.filename)
+        if not target.is_absolute():
+            target = holder.parent / target
+        target = target.resolve()
+        if target == self.scan_dir or self.scan_dir in target.parents:
+            return
+        raise RawDataError(holder, field, f"external link to {link.filename!r} "
+                           f"(resolves to {target}) points outside the scan's folder "
+                           f"{self.scan_dir}; refused (allow_external_links_outside=True "
+                           "follows it)")
 
 
 def open_hdf5(path: Path) -> h5py.File:
@@ -233,16 +364,71 @@ def open_hdf5(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as err:
-        raise RawDataError(path, "file", f"cannot open as HDF5 ({err})") from err
+        raise RawDataError(path, "file", f"cannot open as HDF5, truncated or corrupt? ({err})"
+                           ) from err
 
 
-def get_dataset(h5: h5py.File, name: str) -> h5py.Dataset | None:
-    """Return the dataset at `name`, or None when it is absent or a dangling link."""
+def get_dataset(
+    h5: h5py.Group, name: str, *, guard: LinkGuard | None = None
+) -> h5py.Dataset | None:
+    """Return the dataset at `name`, or None when it is absent or a dangling link.
+
+    Raises
+    ------
+    RawDataError
+        If `guard` refuses an external link on the way to `name`.
+    """
+    if guard is not None:
+        guard.check(h5, name)
     try:
         obj = h5.get(name)
-    except (KeyError, OSError):
+    except (KeyError, OSError, ValueError):
         return None
     return obj if isinstance(obj, h5py.Dataset) else None
+
+
+def angle_problems(angles_rad: F64Array) -> list[str]:
+    """What is wrong with a set of projection angles, one sentence per problem (or none).
+
+    Angles must be strictly monotonic (increasing or decreasing), without repeats, and cover
+    about a half turn or a full turn: the covered range (first to last plus one mean step)
+    must be within ``max(2 steps, 1 degree)`` of 180 or 360 degrees.
+
+    Examples
+    --------
+    >>> angle_problems(np.deg2rad(np.arange(0, 180, 1.0)))
+    []
+    >>> angle_problems(np.deg2rad([0.0, 45.0, 45.0, 90.0]))[0]
+    'angle repeated at projections [1, 2] (45 degrees); angles must be strictly monotonic'
+    """
+    deg = np.rad2deg(np.asarray(angles_rad, dtype=np.float64).ravel())
+    if deg.size < 2:
+        return [f"{deg.size} projection angle(s); a scan needs a half or full turn"]
+    problems = []
+    step = np.diff(deg)
+    repeated = np.flatnonzero(np.abs(step) <= 1e-6)
+    if repeated.size:
+        i = int(repeated[0])
+        more = f" and {repeated.size - 1} more" if repeated.size > 1 else ""
+        problems.append(f"angle repeated at projections [{i}, {i + 1}] ({deg[i]:.6g} "
+                        f"degrees){more}; angles must be strictly monotonic")
+    moving = step[np.abs(step) > 1e-6]
+    direction = np.sign(np.median(moving)) if moving.size else 1.0
+    backwards = np.flatnonzero(np.sign(step) == -direction)
+    if backwards.size:
+        i = int(backwards[0])
+        more = f" and {backwards.size - 1} more place(s)" if backwards.size > 1 else ""
+        problems.append(f"angles not monotonic: projection {i + 1} goes back from "
+                        f"{deg[i]:.6g} to {deg[i + 1]:.6g} degrees{more}")
+    if not problems:
+        mean_step = abs(deg[-1] - deg[0]) / (deg.size - 1)
+        covered = abs(deg[-1] - deg[0]) + mean_step
+        tolerance = max(2 * mean_step, 1.0)
+        if min(abs(covered - 180.0), abs(covered - 360.0)) > tolerance:
+            problems.append(f"angles cover {covered:.4g} degrees ({deg[0]:.6g} to "
+                            f"{deg[-1]:.6g} in {deg.size} steps of {mean_step:.4g}); expected "
+                            "about 180 (half turn) or 360 (full turn)")
+    return problems
 
 
 def attr_str(obj: h5py.HLObject, name: str) -> str | None:
@@ -265,7 +451,10 @@ def angles_to_rad(path: Path, field: str, values: npt.ArrayLike, unit: str | Non
     RawDataError
         If the unit is not a degree or radian spelling, or an angle is not finite.
     """
-    angles = np.asarray(values, dtype=np.float64).ravel()
+    try:
+        angles = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as err:
+        raise RawDataError(path, field, f"angles are not numbers ({err})") from None
     if not np.all(np.isfinite(angles)):
         raise RawDataError(path, field, "angles contain NaN or infinite values")
     unit_key = "deg" if unit is None else unit.strip().lower()
@@ -370,6 +559,11 @@ def read_frames(ds: h5py.Dataset, frames: list[slice], rows: slice) -> np.ndarra
     n_frames = sum(len(range(ds.shape[0])[f]) for f in frames)
     if n_rows == 0 or n_frames == 0:
         return np.empty((n_frames, n_rows, ds.shape[2]), dtype=ds.dtype)
-    parts = [ds[f, fwd_rows, :] for f in frames if len(range(ds.shape[0])[f])]
+    try:
+        parts = [ds[f, fwd_rows, :] for f in frames if len(range(ds.shape[0])[f])]
+    except OSError as err:
+        raise RawDataError(ds.file.filename, ds.name, f"cannot read frames {frames} rows "
+                           f"{rows.start}:{rows.stop}: file truncated or corrupt ({err})"
+                           ) from None
     out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
     return np.ascontiguousarray(out[:, ::-1]) if reverse else out

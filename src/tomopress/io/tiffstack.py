@@ -21,7 +21,7 @@ import numpy as np
 import tifffile
 
 from tomopress.errors import RawDataError
-from tomopress.io.scan import Scan, angles_to_rad, forward_slice
+from tomopress.io.scan import Problems, Scan, angle_problems, angles_to_rad, forward_slice
 
 __all__ = ["TiffLayout", "TiffStackScan"]
 
@@ -90,18 +90,31 @@ class TiffStackScan(Scan):
         self.layout = layout or TiffLayout()
         if not self.path.is_dir():
             raise RawDataError(self.path, "folder", "a TIFF stack must be a folder")
-        self._proj_frames = self._projection_frames()
-        shape, self.dtype = self._check_frames(self._proj_frames, self.layout.projections_glob,
-                                               "projection", first_last_only=True)
-        self.detector_shape = shape
-        self.n_projections = len(self._proj_frames)
-        self._flat_frames, self._flat_dtype = self._aux_frames(self.layout.flats_glob, "flat")
-        self._dark_frames, self._dark_dtype = self._aux_frames(self.layout.darks_glob, "dark")
+        found = Problems(self.path)
+        self.detector_shape = None  # type: ignore[assignment]
+        proj = found.run(self._projection_frames)
+        if proj is not None:
+            checked = found.run(lambda: self._check_frames(
+                proj, self.layout.projections_glob, "projection", first_last_only=True))
+            if checked is not None:
+                self.detector_shape, self.dtype = checked
+                self._proj_frames = proj
+                self.n_projections = len(proj)
+        flats = found.run(lambda: self._aux_frames(self.layout.flats_glob, "flat"))
+        darks = found.run(lambda: self._aux_frames(self.layout.darks_glob, "dark"))
+        angles = found.run(self._read_angles)
+        found.raise_if_any()
+        assert flats is not None and darks is not None and angles is not None
+        self._flat_frames, self._flat_dtype = flats
+        self._dark_frames, self._dark_dtype = darks
         self.n_flats = len(self._flat_frames)
         self.n_darks = len(self._dark_frames)
         self.flat_projection_index = np.zeros(self.n_flats, dtype=np.int64)
-        self.angles_rad = self._read_angles()
+        self.angles_rad = angles
         self.pixel_size_um = None
+        self.fields = {"projections": self.layout.projections_glob,
+                       "flats": self.layout.flats_glob, "darks": self.layout.darks_glob,
+                       "angles": self.layout.angles_file}
 
     def _glob(self, pattern: str, what: str) -> list[Path]:
         files = sorted((p for p in self.path.glob(pattern) if p.is_file()), key=_natural_key)
@@ -119,7 +132,7 @@ class TiffStackScan(Scan):
         frames = [(f, i) for f in self._glob(pattern, f"{what} fields")
                   for i in range(_n_pages(f))]
         shape, dtype = self._check_frames(frames, pattern, what, first_last_only=False)
-        if shape != self.detector_shape:
+        if self.detector_shape is not None and shape != self.detector_shape:
             raise RawDataError(self.path, pattern, f"{what} frames are {shape[0]} x {shape[1]} "
                                f"but projections are {self.detector_shape[0]} x "
                                f"{self.detector_shape[1]}")
@@ -158,10 +171,16 @@ class TiffStackScan(Scan):
         else:
             where = "angles in the file (set TiffLayout.angle_slice if the file also lists " \
                     "flat/dark angles)"
+        if self.detector_shape is None:  # projections unusable: counts cannot be compared
+            return angles_to_rad(angles_path, "angles", values, self.layout.angles_unit)
         if values.size != self.n_projections:
             raise RawDataError(angles_path, "angles", f"{values.size} {where} for "
                                f"{self.n_projections} projections")
-        return angles_to_rad(angles_path, "angles", values, self.layout.angles_unit)
+        angles = angles_to_rad(angles_path, "angles", values, self.layout.angles_unit)
+        problems = angle_problems(angles)
+        if problems:
+            raise RawDataError.collect([(angles_path, "angles", p) for p in problems])
+        return angles
 
     def _read(self, frames: list[Frame], rows: slice, dtype: np.dtype) -> np.ndarray:
         fwd, reverse, n_rows = forward_slice(rows, self.detector_shape[0])
@@ -249,13 +268,20 @@ def _read_page_rows(tif: tifffile.TiffFile, page: tifffile.TiffPage, rows: slice
            and page.fillorder == 1 and page.samplesperpixel == 1 and not page.is_tiled
            and page.bitspersample == 8 * dtype.itemsize)
     if not raw:
-        return page.asarray()[rows]
+        try:
+            return page.asarray()[rows]
+        except (OSError, ValueError, tifffile.TiffFileError) as err:
+            raise RawDataError(tif.filehandle.path, f"page {page.index}",
+                               f"cannot decode: file truncated or corrupt ({err})") from None
     n_cols = page.shape[1]
     row_bytes = n_cols * dtype.itemsize
     start, stop = rows.start, rows.stop
     fh = tif.filehandle
     fh.seek(page.dataoffsets[0] + start * row_bytes)
     buf = fh.read((stop - start) * row_bytes)
+    if len(buf) != (stop - start) * row_bytes:
+        raise RawDataError(fh.path, f"page {page.index}", f"rows {start}:{stop} end after "
+                           f"{len(buf)} of {(stop - start) * row_bytes} bytes: file truncated")
     disk = dtype.newbyteorder(tif.byteorder)
     block = np.frombuffer(buf, dtype=disk).reshape(stop - start, n_cols)[::rows.step]
     return block.astype(dtype.newbyteorder("="), copy=True)

@@ -6,16 +6,27 @@ from typing import Any
 
 import numpy as np
 
-from tomopress.metrics.anisotropy import contact_orientation, directional_contact_fractions
-from tomopress.metrics.contact import contact_metrics
-from tomopress.metrics.fractions import phase_profiles_z, volume_fractions
+from tomopress.metrics.anisotropy import contact_orientation
+from tomopress.metrics.fractions import phase_profiles_z
+from tomopress.metrics.summary import FAMILIES, summary_metrics
 from tomopress.types import LabelVolume
 
 __all__ = ["layer_metrics", "orientation_record", "layer_metrics_file"]
 
 
-def layer_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any]:
+def layer_metrics(
+    labels: LabelVolume,
+    *,
+    voxel_size_um: float,
+    details: dict[str, Any] | None = None,
+    tortuosity: bool = True,
+) -> dict[str, Any]:
     """Scalar metrics of one layer's label volume, with units in the key names.
+
+    Every family of :data:`tomopress.metrics.summary.FAMILIES`; families whose phase is
+    absent come out as None with a ``<family>_null_reason``. Per-item arrays (tortuosity per
+    outlet path, particles) go to `details` when given. ``tortuosity=False`` skips the two
+    costly transport families (geometric tortuosity and diffusion).
 
     Examples
     --------
@@ -25,17 +36,20 @@ def layer_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any
     """
     if not voxel_size_um > 0:
         raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
-    fractions = volume_fractions(labels)
+    skipped = set() if tortuosity else {"tortuosity", "diffusion"}
+    record = summary_metrics(
+        labels,
+        voxel_size_um=voxel_size_um,
+        details=details,
+        only=[name for name in FAMILIES if name not in skipped],
+    )
+    record.pop("shape_zyx")
     nz, ny, nx = labels.shape
     return {
-        **fractions,
-        **contact_metrics(labels, voxel_size_um=voxel_size_um),
-        **directional_contact_fractions(labels),
-        "voxel_size_um": float(voxel_size_um),
+        **record,
         "region_z_um": nz * voxel_size_um,
         "region_y_um": ny * voxel_size_um,
         "region_x_um": nx * voxel_size_um,
-        "region_volume_um3": fractions["n_voxels"] * voxel_size_um**3,
     }
 
 
@@ -53,6 +67,7 @@ def layer_metrics_file(
     sample: str,
     pressure_mpa: float,
     orientation: bool = True,
+    tortuosity: bool = True,
 ) -> dict[str, Any]:
     """Metrics of one segmented layer file, with the scan's identifiers, written as JSON.
 
@@ -63,6 +78,7 @@ def layer_metrics_file(
     from tomopress.h5store import read_array_h5
 
     labels, attrs = read_array_h5(labels_path, "labels")
+    details: dict[str, Any] = {}
     record = {
         "scan_id": scan_id,
         "sample": sample,
@@ -73,8 +89,14 @@ def layer_metrics_file(
         "threshold_low_per_cm": float(attrs["threshold_low"]),
         "threshold_high_per_cm": float(attrs["threshold_high"]),
         "segmentation_method": attrs["method"],
-        **layer_metrics(labels, voxel_size_um=float(attrs["voxel_size_um"])),
+        **layer_metrics(
+            labels,
+            voxel_size_um=float(attrs["voxel_size_um"]),
+            details=details,
+            tortuosity=tortuosity,
+        ),
     }
+    record.update(details)
     record["profiles"] = phase_profiles_z(labels, voxel_size_um=float(attrs["voxel_size_um"]))
     if orientation:
         oriented = orientation_record(labels, voxel_size_um=float(attrs["voxel_size_um"]))

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from tomopress.metrics.anisotropy import directional_contact_fractions
+from tomopress.metrics.contact import contact_metrics
 from tomopress.synthetic.microstructure import Microstructure
 from tomopress.synthetic.params import SyntheticParams
 from tomopress.types import AM, OUTSIDE, SE, VOID, F32Array, LabelVolume
@@ -53,10 +55,17 @@ def coarsen_labels(fine: LabelVolume, factor: int) -> tuple[LabelVolume, dict[st
 
 
 def layer_truth(micro: Microstructure, params: SyntheticParams) -> dict[str, dict[str, Any]]:
-    """Row ranges, ROI and fine-grid phase fractions of the composite and separator layers.
+    """Row ranges, ROI, fine-grid phase fractions and contact metrics of both layers.
 
     The ROI is the centred ``roi_size_px`` square of the ``n_cols x n_cols`` reconstruction grid;
     each layer's analysis rows leave out ``transition_rows`` rows next to the interface.
+    Contact metrics are measured on the fine labels of that region (voxel edge
+    ``pixel_size_um / fine_factor``): ``contact_area_fraction`` (Crofton areas,
+    :func:`tomopress.metrics.contact_metrics`), ``specific_contact_area_per_um``, the areas
+    ``area_am_se_um2`` / ``area_am_void_um2`` / ``area_se_void_um2`` and the directional
+    fractions ``contact_fraction_{x,y,z,xy}`` and ``contact_anisotropy_R``
+    (:func:`tomopress.metrics.directional_contact_fractions`); None (JSON null) where the
+    layer has no AM.
     """
     ff = params.fine_factor
     n = params.n_cols
@@ -76,6 +85,8 @@ def layer_truth(micro: Microstructure, params: SyntheticParams) -> dict[str, dic
         f0, f1 = full[layer]
         whole = micro.labels[ff * f0:ff * f1]
         whole_porosity = np.count_nonzero(whole == VOID) / np.count_nonzero(whole != OUTSIDE)
+        contact = contact_metrics(block, voxel_size_um=params.pixel_size_um / ff)
+        directional = directional_contact_fractions(block)
         out[layer] = {
             "z_range_rows": [z0, z1],
             "full_z_range_rows": [f0, f1],
@@ -85,5 +96,15 @@ def layer_truth(micro: Microstructure, params: SyntheticParams) -> dict[str, dic
             "target_porosity": target[layer],
             "full_layer_porosity": whole_porosity,
             "am_solid_ratio": vf["am"] / (vf["am"] + vf["se"]),
+            "contact_voxel_size_um": params.pixel_size_um / ff,
+            **{k: _finite_or_none(contact[k]) for k in (
+                "contact_area_fraction", "specific_contact_area_per_um", "area_am_se_um2",
+                "area_am_void_um2", "area_se_void_um2")},
+            **{k: _finite_or_none(v) for k, v in directional.items()},
         }
     return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None

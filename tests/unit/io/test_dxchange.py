@@ -87,8 +87,10 @@ def test_before_and_after_flats(make_dxchange):
 
 def test_theta_in_radians_is_honoured(make_dxchange):
     path = make_dxchange(theta_units="rad")
+    with h5py.File(path, "r+") as h5:
+        h5["/exchange/theta"][...] = np.linspace(0, np.pi, 6, endpoint=False)
     with open_scan(path) as scan:
-        np.testing.assert_allclose(scan.angles_rad, np.linspace(0, 180, 6, endpoint=False))
+        np.testing.assert_allclose(scan.angles_rad, np.linspace(0, np.pi, 6, endpoint=False))
 
 
 def test_theta_without_units_is_degrees(make_dxchange):

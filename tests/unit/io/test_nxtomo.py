@@ -36,8 +36,7 @@ def write_nxtomo(
         h5[f"{prefix}/definition"] = "NXtomo"
         h5[f"{prefix}/{data_path}"] = frames.astype(np.uint16)
         h5[f"{prefix}/instrument/detector/image_key"] = keys
-        h5[f"{prefix}/sample/rotation_angle"] = np.linspace(0.0, 90.0, n if n_angles is None
-                                                            else n_angles)
+        h5[f"{prefix}/sample/rotation_angle"] = _angles(keys, n_angles, angle_units)
         if angle_units is not None:
             h5[f"{prefix}/sample/rotation_angle"].attrs["units"] = angle_units
         if pixel_size is not None:
@@ -45,6 +44,17 @@ def write_nxtomo(
             if pixel_size[1] is not None:
                 h5[f"{prefix}/instrument/detector/x_pixel_size"].attrs["units"] = pixel_size[1]
     return path
+
+
+def _angles(keys: np.ndarray, n_angles: int | None, units: str | None) -> np.ndarray:
+    """Projections evenly over a half turn; flats and darks at 0 (NXtomo stores one per frame)."""
+    proj = np.flatnonzero(keys == 0)
+    half_turn = np.pi if units == "rad" else 180.0
+    if n_angles is not None:
+        return np.linspace(0.0, half_turn, n_angles, endpoint=False)
+    angles = np.zeros(len(keys))
+    angles[proj] = np.linspace(0.0, half_turn, proj.size, endpoint=False)
+    return angles
 
 
 def test_diad_header(diad_path):
@@ -98,7 +108,7 @@ def test_standard_locations_and_selection(tmp_path):
         np.testing.assert_array_equal(scan.read_flats(slice(0, 4)), frames[flat])
         np.testing.assert_array_equal(scan.read_darks(slice(0, 4)), frames[dark])
         np.testing.assert_allclose(np.rad2deg(scan.angles_rad),
-                                   np.linspace(0, 90, len(KEYS))[proj])
+                                   np.linspace(0, 180, proj.size, endpoint=False))
 
 
 def test_reads_contiguous_projections_in_one_hyperslab(tmp_path, monkeypatch):
@@ -120,7 +130,7 @@ def test_reads_contiguous_projections_in_one_hyperslab(tmp_path, monkeypatch):
 def test_angles_per_projection_only(tmp_path):
     path = write_nxtomo(tmp_path / "a.nxs", n_angles=N_PROJ, angle_units="rad")
     with open_scan(path) as scan:
-        np.testing.assert_allclose(scan.angles_rad, np.linspace(0, 90, N_PROJ))
+        np.testing.assert_allclose(scan.angles_rad, np.linspace(0, np.pi, N_PROJ, endpoint=False))
 
 
 def test_other_entry_name_with_nxtomo_definition(tmp_path):

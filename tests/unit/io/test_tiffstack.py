@@ -97,8 +97,9 @@ def test_reads_rows_and_angles(tmp_path, options):
 
 def test_angles_in_radians(tmp_path):
     write_stack(tmp_path)
+    np.savetxt(tmp_path / "angles.txt", np.linspace(0, np.pi, 12))
     with open_scan(tmp_path, tiff_layout=TiffLayout(angles_unit="rad")) as scan:
-        np.testing.assert_allclose(scan.angles_rad, np.linspace(0, 180, 12))
+        np.testing.assert_allclose(scan.angles_rad, np.linspace(0, np.pi, 12))
 
 
 def test_not_a_folder(tmp_path):

@@ -1,0 +1,24 @@
+"""Rule `aggregate_scan`: one scan's records into its part of every table."""
+import json
+
+from tomopress.aggregate import write_scan_tables
+from tomopress.logs import log_to_file
+from tomopress.tables import TABLE_NAMES
+
+log_to_file(snakemake.log[0])
+write_scan_tables(
+    list(snakemake.input.metrics),
+    {name: snakemake.output[name] for name in TABLE_NAMES},
+    scan_id=snakemake.wildcards.scan,
+    sample=snakemake.params.sample,
+    pressure_mpa=snakemake.params.pressure_mpa,
+    raw_path=snakemake.input.raw,
+    raw_format=snakemake.params.format,
+    inspect_path=snakemake.input.header,
+    center_path=snakemake.input.center,
+    layers_path=snakemake.input.layers,
+    thresholds_path=snakemake.input.thresholds,
+    volume_path=snakemake.input.volume,
+    flatfield=json.loads(snakemake.params.flatfield_json),
+    benchmarks_dir=snakemake.params.benchmarks_dir,
+)

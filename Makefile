@@ -38,6 +38,8 @@ bench: setup  ## speed, accuracy and memory benchmarks (full size; minutes)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/reconstruct.py
 	$(BIN)/python benchmarks/band_memory.py
+	$(BIN)/python benchmarks/segmentation.py
+	$(BIN)/python benchmarks/dry_run.py
 
 .PHONY: validate slurm-up slurm-down test-slurm
 

@@ -283,12 +283,18 @@ def reconstruction_qc_figure(scans: pd.DataFrame) -> Figure:
 def tortuosity_figure(tortuosity: pd.DataFrame, *, bin_width: float = 0.02) -> Figure:
     """Histograms of the geometric tortuosity per pressure, mode and minimum marked (Fig. 5c).
 
+    Only the composite layer's paths are drawn when the table has them.
+
     Raises
     ------
     ValueError
         If the table has no finite ``tau_geo`` (no placeholder figure is drawn).
     """
     _require(tortuosity, ["pressure_mpa", "layer", "tau_geo"], "tortuosity figure")
+    # the paper's Fig. 5c: the SE network of the composite layer (the separator is nearly all
+    # SE, its paths are straight and would swamp the histogram at tau = 1)
+    if (tortuosity["layer"] == "composite").any():
+        tortuosity = tortuosity[tortuosity["layer"] == "composite"]
     tau_all = tortuosity["tau_geo"].to_numpy(dtype=float)
     if not np.isfinite(tau_all).any():
         raise ValueError("tortuosity figure: no finite tau_geo")

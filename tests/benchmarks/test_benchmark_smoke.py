@@ -59,3 +59,12 @@ def test_band_memory_benchmark_runs_each_slab_job_and_cleans_up(tmp_path):
     assert job["job_seconds"] > 0
     assert result["meets_target"] is True
     assert list(scratch.iterdir()) == []  # scratch files removed
+
+
+def test_dry_run_benchmark_plans_every_scan(tmp_path):
+    out = tmp_path / "dry_run.json"
+    result = _load("dry_run").main(["--n-scans", "3", "--out", str(out)])
+    assert json.loads(out.read_text()) == result
+    # per scan: inspect, center, volume, crop_layers, 2 crop, segment_thresholds, 2 segment,
+    # 2 metrics, aggregate_scan, and one flatfield + reconstruct per 24-row slab (4 rows: 1)
+    assert result["n_jobs"] >= 3 * 14

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from snakemake_runner import planned_jobs, run_snakemake, write_sheet
+from snakemake_runner import run_snakemake, write_sheet
 
 PRESSURES_MPA = (6, 25, 100)
 
@@ -72,13 +72,3 @@ def test_slab_intermediates_are_removed_and_logs_kept(demo_run):
     assert not list(results.glob("*/flatfield/*.h5")) and not list(results.glob("*/recon/*.h5"))
     assert list(results.glob("logs/reconstruct/*/*.log"))
     assert not list(results.rglob(".tmp-*"))
-
-
-def test_rerun_does_nothing_and_a_new_scan_runs_only_its_jobs(demo_run):
-    workdir, sheet = demo_run
-    result = run_snakemake(workdir, "-n", config={"samples": str(sheet)})
-    assert "Nothing to be done" in result.stdout + result.stderr
-    bigger = write_sheet(workdir / "more.tsv", _rows((*PRESSURES_MPA, 50)))
-    jobs = planned_jobs(run_snakemake(workdir, "-n", config={"samples": str(bigger)}).stdout)
-    assert jobs["simulate"] == 1 and jobs["volume"] == 1 and jobs["metrics"] == 2
-    assert jobs["aggregate"] == 1

@@ -19,7 +19,6 @@ __all__ = [
     "centred_roi",
     "roi_fits",
     "layer_rows_from_profile",
-    "slice_mean_profile",
     "am_envelope_profile",
     "interface_plane",
     "layer_rows_from_volume",
@@ -70,12 +69,6 @@ def roi_fits(roi: tuple[int, int, int, int], shape_yx: tuple[int, int]) -> bool:
     corners_y = np.array([y0, y0, y1 - 1, y1 - 1]) - cy
     corners_x = np.array([x0, x1 - 1, x0, x1 - 1]) - cx
     return bool(np.all(np.hypot(corners_y, corners_x) <= radius))
-
-
-def slice_mean_profile(volume: np.ndarray, roi: tuple[int, int, int, int]) -> F64Array:
-    """Mean value of every z plane of `volume` inside the x-y region `roi`."""
-    y0, y1, x0, x1 = roi
-    return volume[:, y0:y1, x0:x1].mean(axis=(1, 2), dtype=np.float64)
 
 
 def layer_rows_from_profile(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["parse_range", "format_range", "plan_slabs", "slab_rows_of"]
+__all__ = ["parse_range", "plan_slabs", "slab_rows_of"]
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -32,11 +32,6 @@ def parse_range(text: str) -> tuple[int, int]:
     return start, stop
 
 
-def format_range(start: int, stop: int) -> str:
-    """Inverse of :func:`parse_range`."""
-    return f"{int(start)}:{int(stop)}"
-
-
 def plan_slabs(start: int, stop: int, slab_rows: int) -> list[tuple[int, int]]:
     """Split rows ``start:stop`` into consecutive slabs of at most `slab_rows` rows.
 
@@ -45,7 +40,7 @@ def plan_slabs(start: int, stop: int, slab_rows: int) -> list[tuple[int, int]]:
     Examples
     --------
     >>> plan_slabs(0, 10, 4)
-    [(0, 4), (4, 7), (7, 10)]
+    [(0, 3), (3, 7), (7, 10)]
     """
     if slab_rows < 1:
         raise ValueError(f"slab_rows must be >= 1, got {slab_rows}")

@@ -12,7 +12,7 @@ from tomopress.config import load_schema, schema_problems
 from tomopress.errors import SampleSheetError
 from tomopress.ranges import parse_range
 
-__all__ = ["RANGE_COLUMNS", "RESERVED_SCAN_IDS", "read_sample_sheet", "is_synthetic", "row_ranges"]
+__all__ = ["RANGE_COLUMNS", "RESERVED_SCAN_IDS", "read_sample_sheet", "is_synthetic"]
 
 #: optional columns holding ``start:stop`` row ranges
 RANGE_COLUMNS = ("recon_rows", "composite_rows", "separator_rows")
@@ -141,8 +141,3 @@ def read_sample_sheet(
     table = pd.DataFrame(rows, columns=columns).astype(object)
     table = table.where(table.notna(), None)
     return table.set_index("scan_id", drop=False)
-
-
-def row_ranges(row: pd.Series) -> dict[str, tuple[int, int] | None]:
-    """The sheet's row ranges of one scan, parsed (None where not given)."""
-    return {c: (parse_range(row[c]) if row.get(c) else None) for c in RANGE_COLUMNS}

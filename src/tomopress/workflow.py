@@ -26,7 +26,6 @@ __all__ = [
     "recon_rows",
     "slab_ranges",
     "recon_mem_mb",
-    "volume_mem_mb",
     "gather_mem_mb",
     "layer_shape",
     "layer_mem_mb",
@@ -152,12 +151,6 @@ def recon_mem_mb(header: dict[str, Any], slab_rows: int, *, factor: float = 1.0)
     volume = rows * n_cols * n_cols * 4
     nufft_grid = (2 * n_cols) ** 2 * 8 * 2
     return int(math.ceil(factor * ((raw + sinogram + volume + nufft_grid) / 1e6 + 400)))
-
-
-def volume_mem_mb(n_cols: int, n_planes: int, *, factor: float = 1.0) -> int:
-    """Memory for a job that holds `n_planes` float32 planes of `n_cols`² (crop, segment)."""
-    return int(math.ceil(factor * (n_planes * n_cols * n_cols * 4 * 4 / 1e6 + 400)))
-
 
 
 def gather_mem_mb(header: dict[str, Any], slab_rows: int, *, factor: float = 1.0) -> int:

@@ -11,7 +11,7 @@ from tomopress.workflow import use_source_tree
 use_source_tree(f"{workflow.basedir}/src")
 
 from tomopress.config import validate_config
-from tomopress.sheet import read_sample_sheet, row_ranges
+from tomopress.sheet import read_sample_sheet
 from tomopress.workflow import detector_headers, slab_ranges
 import tomopress.workflow as wf
 

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.metrics.interfaces import (
     AXIS_DIRECTION,
     PAIR_NAMES,
     _require_labels,
-    _require_voxel_size,
     crofton_pair_counts,
 )
 from tomopress.types import AM, OUTSIDE, SE, VOID, F64Array, LabelVolume
@@ -214,7 +214,7 @@ def contact_orientation(
     ([0.0, 0.5], 0.92)
     """
     _require_labels(labels)
-    _require_voxel_size(voxel_size_um)
+    checked_voxel_size_um(voxel_size_um)
     if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 1):
         raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
     if not sigma_vox > 0:

@@ -50,12 +50,6 @@ def _validate_labels(labels: Any, *, min_z: int = 1) -> LabelVolume:
     return arr.astype(np.uint8, copy=False)
 
 
-def _validate_voxel_size(voxel_size_um: float) -> float:
-    if not (np.isfinite(voxel_size_um) and voxel_size_um > 0):
-        raise ValueError(f"voxel_size_um must be a finite number > 0, got {voxel_size_um!r}")
-    return float(voxel_size_um)
-
-
 def _touch_flags(comp: npt.NDArray[np.int32], n: int, where: npt.NDArray[np.bool_]) -> np.ndarray:
     """Boolean per component id 0..n: has a voxel where `where` is True."""
     flags = np.zeros(n + 1, dtype=bool)

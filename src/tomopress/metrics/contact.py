@@ -14,9 +14,9 @@ import logging
 import math
 from typing import Any
 
+from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.metrics.interfaces import (
     PAIR_NAMES,
-    _require_voxel_size,
     _specific_surfaces,
     crofton_pair_counts,
 )
@@ -66,7 +66,7 @@ def contact_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, A
     >>> round(m["contact_area_fraction"], 3), m["area_se_void_um2"] > 0
     (0.508, True)
     """
-    _require_voxel_size(voxel_size_um)
+    checked_voxel_size_um(voxel_size_um)
     pc = crofton_pair_counts(labels)
     area = {name: pc.area_um2(name, voxel_size_um=voxel_size_um) for name in PAIR_NAMES}
     volume_um3 = pc.n_region * voxel_size_um**3

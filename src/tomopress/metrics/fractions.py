@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.types import AM, OUTSIDE, PHASES, SE, VOID, F64Array, LabelVolume
 
 __all__ = ["volume_fractions", "porosity_profile_z", "phase_profiles_z"]
@@ -76,8 +77,7 @@ def porosity_profile_z(labels: LabelVolume, *, voxel_size_um: float) -> tuple[F6
     (array([0.25, 0.75]), array([1., 0.]))
     """
     _require_3d(labels, "labels")
-    if not voxel_size_um > 0:
-        raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
+    checked_voxel_size_um(voxel_size_um)
     counted = labels != OUTSIDE
     n_void = np.count_nonzero((labels == VOID) & counted, axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -102,8 +102,7 @@ def phase_profiles_z(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, 
     [0.0, 1.0]
     """
     _require_3d(labels, "labels")
-    if not voxel_size_um > 0:
-        raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
+    checked_voxel_size_um(voxel_size_um)
     counted = np.count_nonzero(labels != OUTSIDE, axis=(1, 2))
     profiles: dict[str, list[float]] = {
         "z_um": ((np.arange(labels.shape[0]) + 0.5) * voxel_size_um).tolist()

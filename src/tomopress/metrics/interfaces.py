@@ -26,6 +26,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.types import AM, OUTSIDE, PHASES, SE, VOID, LabelVolume
 
 __all__ = [
@@ -101,11 +102,6 @@ def _require_labels(labels: np.ndarray) -> None:
         )
     if labels.dtype != np.uint8:
         raise TypeError(f"labels must be uint8, got {labels.dtype}")
-
-
-def _require_voxel_size(voxel_size_um: float) -> None:
-    if not (isinstance(voxel_size_um, (int, float, np.floating)) and voxel_size_um > 0):
-        raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
 
 
 def _pair_slices(d: npt.NDArray[np.int64], shape: tuple[int, ...]) -> tuple[tuple, tuple]:
@@ -229,7 +225,7 @@ def interface_areas_um2(labels: LabelVolume, *, voxel_size_um: float) -> dict[st
     >>> round(interface_areas_um2(vol, voxel_size_um=1.0)["am_se"], 1)
     349.6
     """
-    _require_voxel_size(voxel_size_um)
+    checked_voxel_size_um(voxel_size_um)
     pc = crofton_pair_counts(labels)
     return {name: pc.area_um2(name, voxel_size_um=voxel_size_um) for name in PAIR_NAMES}
 
@@ -298,7 +294,7 @@ def specific_surface_areas_per_um(labels: LabelVolume, *, voxel_size_um: float) 
     >>> round(specific_surface_areas_per_um(vol, voxel_size_um=1.0)["am"], 4)
     0.0437
     """
-    _require_voxel_size(voxel_size_um)
+    checked_voxel_size_um(voxel_size_um)
     pc = crofton_pair_counts(labels)
     return _specific_surfaces(pc, voxel_size_um=voxel_size_um)
 
@@ -353,7 +349,7 @@ def marching_cubes_area_um2(
 
     if np.ndim(mask) != 3:
         raise ValueError(f"mask must be 3-D (z, y, x), got shape {np.shape(mask)}")
-    _require_voxel_size(voxel_size_um)
+    checked_voxel_size_um(voxel_size_um)
     if not sigma_vox >= 0:
         raise ValueError(f"sigma_vox must be >= 0, got {sigma_vox!r}")
     field = np.asarray(mask, dtype=np.float32)

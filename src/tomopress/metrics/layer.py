@@ -34,8 +34,6 @@ def layer_metrics(
     >>> m["porosity"], m["region_volume_um3"]
     (1.0, 1.0)
     """
-    if not voxel_size_um > 0:
-        raise ValueError(f"voxel_size_um must be > 0, got {voxel_size_um!r}")
     skipped = set() if tortuosity else {"tortuosity", "diffusion"}
     record = summary_metrics(
         labels,

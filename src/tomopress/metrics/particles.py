@@ -31,7 +31,8 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import watershed
 
-from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels, _validate_voxel_size
+from tomopress.metrics._checks import checked_voxel_size_um
+from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels
 from tomopress.types import AM, OUTSIDE, SE, VOID, F32Array, LabelVolume
 
 __all__ = ["am_particle_sizes", "local_thickness", "local_thickness_summary"]
@@ -79,7 +80,7 @@ def am_particle_sizes(
     (1, 6.02)
     """
     labels = _validate_labels(labels)
-    h = _validate_voxel_size(voxel_size_um)
+    h = checked_voxel_size_um(voxel_size_um)
     if not (isinstance(min_distance_vox, (int, np.integer)) and min_distance_vox >= 1):
         raise ValueError(f"min_distance_vox must be an int >= 1, got {min_distance_vox!r}")
     am = labels == AM
@@ -173,7 +174,7 @@ def local_thickness(
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 3:
         raise ValueError(f"mask must be 3-D (z, y, x), got shape {m.shape}")
-    h = _validate_voxel_size(voxel_size_um)
+    h = checked_voxel_size_um(voxel_size_um)
     if not (isinstance(max_levels, (int, np.integer)) and max_levels >= 2):
         raise ValueError(f"max_levels must be an int >= 2, got {max_levels!r}")
     out = np.zeros(m.shape, dtype=np.float32)
@@ -241,7 +242,7 @@ def local_thickness_summary(
             out[f"local_thickness_{name}_mean_um"] = float(lt.mean())
             out[f"local_thickness_{name}_median_um"] = float(np.median(lt))
         else:
-            _validate_voxel_size(voxel_size_um)
+            checked_voxel_size_um(voxel_size_um)
             out[f"local_thickness_{name}_mean_um"] = _NAN
             out[f"local_thickness_{name}_median_um"] = _NAN
     return out

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.metrics.anisotropy import directional_contact_fractions
 from tomopress.metrics.connectivity import se_connectivity
 from tomopress.metrics.contact import contact_metrics
@@ -193,8 +194,7 @@ def summary_metrics(
     ValueError
         On unknown family names or a non-positive voxel size.
     """
-    if not voxel_size_um > 0:
-        raise ValueError(f"voxel size must be > 0 µm, got {voxel_size_um!r}")
+    checked_voxel_size_um(voxel_size_um)
     names = list(FAMILIES) if only is None else list(only)
     unknown = sorted(set(names) - set(FAMILIES))
     if unknown:

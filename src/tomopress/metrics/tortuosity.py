@@ -53,7 +53,8 @@ import numpy.typing as npt
 from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 
-from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels, _validate_voxel_size
+from tomopress.metrics._checks import checked_voxel_size_um
+from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels
 from tomopress.types import SE, F64Array, LabelVolume
 
 __all__ = ["GeometricTortuosity", "geometric_tortuosity", "tiled_geometric_tortuosity"]
@@ -311,7 +312,7 @@ def geometric_tortuosity(
     (1.0, 1, 5.0)
     """
     labels = _validate_labels(labels, min_z=2)
-    h = _validate_voxel_size(voxel_size_um)
+    h = checked_voxel_size_um(voxel_size_um)
     nz, ny, nx = labels.shape
     is_int = isinstance(guard_band_vox, (int, np.integer))
     if not (is_int and 0 <= 2 * guard_band_vox < min(ny, nx)):

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile profiles/default
 
-.PHONY: setup demo test dry-run lint bench clean
+.PHONY: setup demo test dry-run lint bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tomopress needs Python >= 3.11"'
@@ -39,7 +39,11 @@ bench: setup  ## speed, accuracy and memory benchmarks (full size; minutes)
 	$(BIN)/python benchmarks/reconstruct.py
 	$(BIN)/python benchmarks/band_memory.py
 	$(BIN)/python benchmarks/segmentation.py
+	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/dry_run.py
+
+bench-full: setup  ## a full-size 1800 x 2048 x 2048 scan through the workflow (~45 min, 50 GB in .bench-full/)
+	$(BIN)/python benchmarks/full_scan.py
 
 .PHONY: validate slurm-up slurm-down test-slurm
 

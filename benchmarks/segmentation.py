@@ -1,18 +1,21 @@
 """Segmentation benchmark: naive multi-Otsu vs the refined method, and the memory of a full crop.
 
 Accuracy: synthetic scans at the demo's settings (``SyntheticParams()``: 160 x 160 x 72
-detector, 256 angles, demo noise, rings, zingers, dead column) at several pressures are
-simulated, flat-fielded, ring-filtered, reconstructed, cropped by the automatic layer finder
-and segmented by each method. Scores against the truth in the same rows and ROI: per-class
+detector, 256 angles, demo noise, rings, zingers, dead column) at several pressures and seeds
+(the i-th seed is the noise seed, with microstructure seed ``params.microstructure_seed + i``,
+so each seed is a different cell) are simulated, flat-fielded, ring-filtered, reconstructed,
+cropped by the automatic layer finder and segmented by each method. Scores against the truth in the same rows and ROI: per-class
 Dice against the coarse majority labels, the largest volume-fraction error (points) and the
 contact-area-fraction error (points; truth by Crofton on the fine labels).
 
 Memory/time: a 1024 x 1024 x 100 composite crop, tiled (mirrored) from a reconstructed
-phantom crop, is segmented in a child process with the workflow's defaults; its peak
-resident memory (ru_maxrss) and wall time are reported.
+phantom crop, goes through both steps of the workflow with its defaults in a child process:
+the levels (rule ``segment_thresholds``, on a denoised sample) and the labelling (rule
+``segment``); wall times, peak resident memory (ru_maxrss) and the load average are reported.
 
-    .venv/bin/python benchmarks/segmentation.py [--pressures 6,100] [--size 1024 --planes 100]
-        [--threads 2] [--skip-memory] [--out benchmarks/results/segmentation.json]
+    .venv/bin/python benchmarks/segmentation.py [--pressures 6,100] [--seeds 7,11]
+        [--size 1024 --planes 100] [--threads 2] [--skip-memory]
+        [--out benchmarks/results/segmentation.json]
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+import dataclasses
+
 import numpy as np
 
 from tomopress.crop import centred_roi, layer_rows_from_volume
@@ -34,8 +39,8 @@ from tomopress.flatfield import average_frames, flatfield_correct
 from tomopress.metrics import contact_metrics, volume_fractions
 from tomopress.reconstruct import reconstruct_slices
 from tomopress.rings import remove_rings
-from tomopress.segment import scan_levels
-from tomopress.segmentation import denoise, estimate_noise_sigma, segment_volume
+from tomopress.segment import levels_from_crops
+from tomopress.segmentation import segment_volume
 from tomopress.simulate import SyntheticParams, simulate_projections
 from tomopress.synthetic.truth import coarsen_labels
 from tomopress.types import AM, SE, VOID
@@ -44,7 +49,8 @@ from tomopress.types import AM, SE, VOID
 METHODS = (
     ("naive multi-Otsu (median 3, thresholds)", "multiotsu", "thresholds", "median"),
     ("modes midway (median 3, thresholds)", "modes", "thresholds", "median"),
-    ("refined: nl-means + partial-volume GMM + marker watershed", "gmm", "watershed", "nl_means"),
+    ("refined: nl-means + partial-volume GMM + marker watershed + rim removal",
+     "gmm", "watershed", "nl_means"),
 )
 
 
@@ -68,9 +74,7 @@ def reconstructed_phantom(params: SyntheticParams, pressure_mpa: float, seed: in
 
 def segment_with(ph: dict, *, levels: str, labelling: str, denoiser: str) -> np.ndarray:
     comp, sep = ph["crops"]["composite"], ph["crops"]["separator"]
-    sigma = estimate_noise_sigma(sep)
-    kw = dict(method=denoiser, noise_sigma=sigma)
-    lv = scan_levels(denoise(comp, **kw), denoise(sep, **kw), method=levels, void_level=0.0)
+    lv, sigma = levels_from_crops(comp, sep, method=levels, void_level=0.0, denoiser=denoiser)
     mid = 0.5 * (lv.low + lv.high)
     means = lv.means if labelling == "watershed" else (2 * lv.low - mid, mid, 2 * lv.high - mid)
     return segment_volume(comp, means=means, method=labelling, denoiser=denoiser,
@@ -94,33 +98,42 @@ def scores(labels: np.ndarray, ph: dict, voxel_size_um: float, fine_factor: int)
     return {k: float(v) for k, v in out.items()}
 
 
+def _tiled(vol: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """`vol` mirrored (symmetric padding) out to `shape`, float32."""
+    reps = [int(np.ceil(n / s)) for n, s in zip(shape, vol.shape)]
+    big = np.pad(vol, [(0, (r - 1) * s) for r, s in zip(reps, vol.shape)], mode="symmetric")
+    return np.ascontiguousarray(big[:shape[0], :shape[1], :shape[2]], dtype=np.float32)
+
+
 def memory_child(size: int, planes: int, threads: int) -> None:
-    """Runs in a fresh process: build the tiled crop, segment it, print JSON."""
+    """Runs in a fresh process: build the tiled crops, fit levels, segment, print JSON."""
     params = SyntheticParams()
     ph = reconstructed_phantom(params, 25.0)
     comp, sep = ph["crops"]["composite"], ph["crops"]["separator"]
-    reps = [int(np.ceil(n / s)) for n, s in zip((planes, size, size), comp.shape)]
-    big = np.pad(comp, [(0, (r - 1) * s) for r, s in zip(reps, comp.shape)], mode="symmetric")
-    big = np.ascontiguousarray(big[:planes, :size, :size], dtype=np.float32)
+    big = _tiled(comp, (planes, size, size))
+    sep_big = _tiled(sep, (max(planes // 3, sep.shape[0]), size, size))
     del ph
-    sigma = estimate_noise_sigma(sep)
-    means = scan_levels(denoise(comp, method="nl_means", noise_sigma=sigma),
-                        denoise(sep, method="nl_means", noise_sigma=sigma),
-                        method="gmm", void_level=0.0).means
+    load_before = os.getloadavg()
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    labels = segment_volume(big, means=means, noise_sigma=sigma, n_threads=threads)
-    wall = time.perf_counter() - t0
+    lv, sigma = levels_from_crops(big, sep_big, method="gmm", void_level=0.0)
+    del sep_big
+    t1 = time.perf_counter()
+    labels = segment_volume(big, means=lv.means, noise_sigma=sigma, n_threads=threads)
+    t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"shape": list(big.shape), "seconds": wall, "threads": threads,
+    print(json.dumps({"shape": list(big.shape), "seconds": t2 - t1,
+                      "levels_seconds": t1 - t0, "threads": threads,
                       "peak_rss_gb": peak / 2**20, "rss_before_gb": base / 2**20,
-                      "voxels_per_second": big.size / wall,
-                      "am_fraction": float(np.mean(labels == AM))}))
+                      "voxels_per_second": big.size / (t2 - t1),
+                      "am_fraction": float(np.mean(labels == AM)),
+                      "load_avg_before": load_before, "load_avg_after": os.getloadavg()}))
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pressures", default="6,100")
+    ap.add_argument("--seeds", default="7,11")
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--planes", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
@@ -131,21 +144,25 @@ def main(argv: list[str] | None = None) -> dict:
     if args.memory_child:
         memory_child(args.size, args.planes, args.threads)
         return {}
-    params = SyntheticParams()
+    base = SyntheticParams()
     cases = []
-    for p in (float(v) for v in args.pressures.split(",")):
-        ph = reconstructed_phantom(params, p)
-        for name, levels, labelling, denoiser in METHODS:
-            t0 = time.perf_counter()
-            labels = segment_with(ph, levels=levels, labelling=labelling, denoiser=denoiser)
-            s = scores(labels, ph, params.pixel_size_um, params.fine_factor)
-            cases.append({"method": name, "pressure_mpa": p, **s,
-                          "seconds": time.perf_counter() - t0, "shape": list(labels.shape)})
-    print(f"{'method':58s} {'MPa':>5s} {'Dice AM':>8s} {'SE':>6s} {'void':>6s} "
+    for i, seed in enumerate(int(v) for v in args.seeds.split(",")):
+        params = dataclasses.replace(base, microstructure_seed=base.microstructure_seed + i)
+        for p in (float(v) for v in args.pressures.split(",")):
+            ph = reconstructed_phantom(params, p, seed=seed)
+            for name, levels, labelling, denoiser in METHODS:
+                t0 = time.perf_counter()
+                labels = segment_with(ph, levels=levels, labelling=labelling, denoiser=denoiser)
+                s = scores(labels, ph, params.pixel_size_um, params.fine_factor)
+                cases.append({"method": name, "pressure_mpa": p, "seed": seed,
+                              "microstructure_seed": params.microstructure_seed, **s,
+                              "seconds": time.perf_counter() - t0,
+                              "shape": list(labels.shape)})
+    print(f"{'method':72s} {'MPa':>5s} {'seed':>4s} {'Dice AM':>8s} {'SE':>6s} {'void':>6s} "
           f"{'max dφ pts':>10s} {'d f_c pts':>9s}")
     for c in cases:
-        print(f"{c['method']:58s} {c['pressure_mpa']:5.0f} {c['dice_am']:8.3f} {c['dice_se']:6.3f} "
-              f"{c['dice_void']:6.3f} {c['max_fraction_error_points']:10.2f} "
+        print(f"{c['method']:72s} {c['pressure_mpa']:5.0f} {c['seed']:4d} {c['dice_am']:8.3f} "
+              f"{c['dice_se']:6.3f} {c['dice_void']:6.3f} {c['max_fraction_error_points']:10.2f} "
               f"{c['contact_fraction_error_points']:+9.2f}")
     result: dict = {"cases": cases, "machine": {"cpu_count": os.cpu_count(),
                                                 "processor": platform.processor(),
@@ -157,7 +174,8 @@ def main(argv: list[str] | None = None) -> dict:
         mem = json.loads(out.stdout.strip().splitlines()[-1])
         result["memory"] = mem
         print(f"\nsegmenting {mem['shape']} (float32 in, uint8 out) with {mem['threads']} threads: "
-              f"{mem['seconds']:.1f} s, peak RSS {mem['peak_rss_gb']:.2f} GB")
+              f"levels {mem['levels_seconds']:.1f} s, labels {mem['seconds']:.1f} s, "
+              f"peak RSS {mem['peak_rss_gb']:.2f} GB, load {mem['load_avg_before']}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -18,4 +18,5 @@ flatfield_slab_file(
     ring_size=snakemake.params.ring_size,
     ring_large_size=snakemake.params.ring_large_size,
     ring_snr=snakemake.params.ring_snr,
+    n_threads=snakemake.threads,
 )

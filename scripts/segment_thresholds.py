@@ -13,4 +13,5 @@ thresholds_file(
     median_size_px=snakemake.params.median_size_px,
     nlm_h_factor=snakemake.params.nlm_h_factor,
     nlm_patch_distance_px=snakemake.params.nlm_patch_distance_px,
+    max_sample_voxels=snakemake.params.max_sample_voxels,
 )

@@ -356,11 +356,10 @@ def locate_layers_file(
     flattens). The x-y region is centred unless the sheet gives it, and must lie inside the
     reconstructed field of view; every range is checked against the volume.
     """
-    import h5py
-
     from tomopress.files import write_json_atomic
+    from tomopress.volume import open_volume
 
-    with h5py.File(volume_path, "r") as fh:
+    with open_volume(volume_path) as fh:
         dset = fh["volume"]
         nz, ny, nx = dset.shape
         z_offset = int(fh.attrs["z_offset_rows"])
@@ -420,16 +419,15 @@ def crop_layer_file(volume_path: str, layers_path: str, out_path: str, *, layer:
     """
     import json
 
-    import h5py
-
     from tomopress.h5store import provenance, write_array_h5
+    from tomopress.volume import open_volume
 
     with open(layers_path) as fh:
         spec = json.load(fh)
     z0, z1 = spec["layers"][layer]
     y0, y1, x0, x1 = spec["roi_xy"]
     plane = spec.get("plane") if spec.get("tilt_correction") else None
-    with h5py.File(volume_path, "r") as fh:
+    with open_volume(volume_path) as fh:
         offset = int(fh.attrs["z_offset_rows"])
         dset = fh["volume"]
         if plane is None:

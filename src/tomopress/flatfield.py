@@ -198,6 +198,59 @@ def interpolate_dead_columns(sinogram: np.ndarray, dead: np.ndarray) -> None:
         sinogram[:, row, bad] = (1 - w_right) * sinogram[:, row, left] + w_right * sinogram[:, row, right]
 
 
+def median_3x3_angle_column(window: F32Array) -> F32Array:
+    """``ndimage.median_filter(window, size=(3, 1, 3), mode="nearest")``, about 10x faster.
+
+    Exact: sort each vertical triple (angles a-1, a, a+1); the median of the nine values is
+    then the median of the largest low, the median middle and the smallest high of the three
+    column triples (A. Paeth, Graphics Gems, 1990). One detector row at a time, in reused
+    buffers that stay in cache: scipy's generic rank filter takes about a minute per
+    full-size slab.
+
+    Examples
+    --------
+    >>> w = np.random.default_rng(0).random((6, 2, 7), dtype=np.float32)
+    >>> from scipy import ndimage
+    >>> bool(np.array_equal(median_3x3_angle_column(w),
+    ...                     ndimage.median_filter(w, size=(3, 1, 3), mode="nearest")))
+    True
+    """
+    n_angles, n_rows, n_cols = window.shape
+    out = np.empty_like(window)
+    padded = np.empty((n_angles + 2, n_cols + 2), dtype=window.dtype)
+    low, high, middle = (np.empty((n_angles, n_cols + 2), dtype=window.dtype) for _ in range(3))
+    max_low, min_high, mid_middle, spare = (
+        np.empty((n_angles, n_cols), dtype=window.dtype) for _ in range(4)
+    )
+    for row in range(n_rows):
+        padded[1:-1, 1:-1] = window[:, row, :]
+        padded[0, 1:-1], padded[-1, 1:-1] = window[0, row, :], window[-1, row, :]
+        padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
+        up, centre, down = padded[:-2], padded[1:-1], padded[2:]
+        np.minimum(up, centre, out=low)
+        np.maximum(up, centre, out=high)
+        np.minimum(high, down, out=middle)
+        np.maximum(low, middle, out=middle)
+        np.minimum(low, down, out=low)
+        np.maximum(high, down, out=high)
+        np.maximum(low[:, :-2], low[:, 1:-1], out=max_low)
+        np.maximum(max_low, low[:, 2:], out=max_low)
+        np.minimum(high[:, :-2], high[:, 1:-1], out=min_high)
+        np.minimum(min_high, high[:, 2:], out=min_high)
+        _median3_into(middle[:, :-2], middle[:, 1:-1], middle[:, 2:], mid_middle, spare)
+        _median3_into(max_low, mid_middle, min_high, out[:, row, :], spare)
+    return out
+
+
+def _median3_into(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray,
+                  spare: np.ndarray) -> None:
+    """out = median(a, b, c) elementwise, as max(min(a, b), min(max(a, b), c))."""
+    np.maximum(a, b, out=spare)
+    np.minimum(spare, c, out=spare)
+    np.minimum(a, b, out=out)
+    np.maximum(out, spare, out=out)
+
+
 def remove_zingers(
     sinogram: np.ndarray, *, threshold: float, size: int = 3, chunk_angles: int = 128
 ) -> int:
@@ -257,7 +310,10 @@ def remove_zingers(
         window = np.array(sinogram[lo:hi], dtype=np.float32)
         if previous_tail is not None:
             window[: a0 - lo] = previous_tail[previous_tail.shape[0] - (a0 - lo):]
-        median = ndi.median_filter(window, size=(size, 1, size), mode="nearest")
+        if size == 3:
+            median = median_3x3_angle_column(window)
+        else:
+            median = ndi.median_filter(window, size=(size, 1, size), mode="nearest")
         core = slice(a0 - lo, a0 - lo + (a1 - a0))
         previous_tail = window[core][-halo:].copy()
         outlier = ~(np.abs(window[core] - median[core]) <= threshold)  # NaN counts as outlier
@@ -434,6 +490,7 @@ def flatfield_slab_file(
     ring_size: int = 21,
     ring_large_size: int = 51,
     ring_snr: float = 3.0,
+    n_threads: int = 1,
 ) -> FlatfieldStats:
     """Flat-field detector rows ``rows`` of a raw scan into a sinogram slab file.
 
@@ -442,7 +499,8 @@ def flatfield_slab_file(
     each projection is divided by the flat interpolated linearly in projection index
     (:func:`flatfield_correct`). Zingers are removed when `zinger_threshold` is given
     (:func:`remove_zingers`), then rings with `ring_method` (:func:`tomopress.rings.remove_rings`
-    with ``size=ring_size``, ``large_size=ring_large_size``, ``snr=ring_snr``).
+    with ``size=ring_size``, ``large_size=ring_large_size``, ``snr=ring_snr``, on
+    `n_threads` rows at once).
 
     The output HDF5 holds ``sinogram`` (n_angles, rows, cols) float32 line integrals and
     ``angles_rad``, with the row range, pixel size, correction counts and settings as
@@ -473,12 +531,13 @@ def flatfield_slab_file(
         pixel_um = resolve_pixel_size_um(pixel_size_um, scan.pixel_size_um, path=raw_path)
     if ring_method != "none":
         remove_rings(sinogram, method=ring_method, size=ring_size, large_size=ring_large_size,
-                     snr=ring_snr, out=sinogram)
+                     snr=ring_snr, out=sinogram, n_threads=n_threads)
     log.info("flat-fielded rows %d:%d of %s (flats at projections %s, rings: %s): %s",
              rows[0], rows[1], raw_path, positions.tolist(), ring_method, stats)
     write_array_h5(
         out_path,
         {"sinogram": sinogram, "angles_rad": angles},
+        compress=False,
         attrs={
             "row_start": rows[0],
             "row_stop": rows[1],

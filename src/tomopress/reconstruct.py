@@ -358,6 +358,7 @@ def reconstruct_slab_file(
     write_array_h5(
         out_path,
         {"volume": volume},
+        compress=False,
         attrs={
             "row_start": attrs["row_start"],
             "row_stop": attrs["row_stop"],

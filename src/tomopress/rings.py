@@ -28,8 +28,10 @@ method to every row of a slab ``proj[angle, row, column]``.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
+import bottleneck as bn
 import numpy as np
 import scipy.ndimage as ndi
 
@@ -72,8 +74,23 @@ def _check_size(size: int, name: str = "size") -> int:
 
 def _sort_columns(sino_t: F32Array) -> tuple[F32Array, np.ndarray]:
     """Sort every row of the transposed sinogram ``(n_cols, n_angles)``; return values, order."""
-    order = np.argsort(sino_t, axis=1, kind="stable")
+    order = np.argsort(sino_t, axis=1)
     return np.take_along_axis(sino_t, order, axis=1), order
+
+
+def _median_across_columns(sorted_t: F32Array, size: int) -> F32Array:
+    """``ndimage.median_filter(sorted_t, size=(size, 1), mode="reflect")``, several times faster.
+
+    A full-size sinogram row (2048 columns x 1800 angles) takes about 1 s in scipy's generic
+    rank filter; bottleneck's running median (a double heap) gives the same values in a
+    fraction of that. Even windows, where scipy takes the upper of the two middle values and
+    bottleneck their mean, stay with scipy.
+    """
+    if size % 2 == 0 or size == 1:
+        return ndi.median_filter(sorted_t, size=(size, 1), mode="reflect")
+    half = size // 2
+    padded = np.pad(sorted_t, ((half, half), (0, 0)), mode="symmetric")  # scipy's "reflect"
+    return np.ascontiguousarray(bn.move_median(padded, size, axis=0)[size - 1 :], dtype=np.float32)
 
 
 def _unsort_columns(sorted_t: F32Array, order: np.ndarray) -> F32Array:
@@ -178,8 +195,10 @@ def remove_stripe_based_sorting(sinogram: np.ndarray, *, size: int = 21,
     if dim not in (1, 2):
         raise ValueError(f"dim must be 1 or 2, got {dim!r}")
     sorted_t, order = _sort_columns(np.ascontiguousarray(sino.T))
-    window = (size, 1) if dim == 1 else (size, size)  # transposed: (columns, angles)
-    smooth_t = ndi.median_filter(sorted_t, size=window, mode="reflect")
+    if dim == 1:
+        smooth_t = _median_across_columns(sorted_t, size)
+    else:  # transposed: (columns, angles)
+        smooth_t = ndi.median_filter(sorted_t, size=(size, size), mode="reflect")
     return np.ascontiguousarray(_unsort_columns(smooth_t, order).T)
 
 
@@ -235,7 +254,7 @@ def remove_large_stripe(sinogram: np.ndarray, *, snr: float = 3.0, size: int = 5
     n_angles = sino.shape[0]
     n_drop = int(0.5 * drop_ratio * n_angles)
     sorted_t, order = _sort_columns(np.ascontiguousarray(sino.T))
-    smooth_t = ndi.median_filter(sorted_t, size=(size, 1), mode="reflect")
+    smooth_t = _median_across_columns(sorted_t, size)
     kept = slice(n_drop, n_angles - n_drop)
     mean_sorted = sorted_t[:, kept].mean(axis=1, dtype=np.float64)
     mean_smooth = smooth_t[:, kept].mean(axis=1, dtype=np.float64)
@@ -362,6 +381,7 @@ def remove_rings(
     snr: float = 3.0,
     drop_ratio: float = 0.1,
     out: np.ndarray | None = None,
+    n_threads: int = 1,
 ) -> F32Array:
     """Remove ring (stripe) artifacts from every detector row of a slab.
 
@@ -384,11 +404,13 @@ def remove_rings(
         Fraction of extreme sorted values left out by the large-stripe method, in [0, 0.8].
     out : ndarray of float32, shape (n_angles, n_rows, n_cols), optional
         Where to write the result; may be `sinograms` itself (in-place).
+    n_threads : int
+        Rows cleaned at once.
 
     Returns
     -------
     ndarray of float32, shape (n_angles, n_rows, n_cols)
-        `out` when given. Extra memory is a few copies of one sinogram row.
+        `out` when given. Extra memory is a few copies of one sinogram row per thread.
 
     Raises
     ------
@@ -424,7 +446,7 @@ def remove_rings(
     elif out.shape != sinograms.shape or out.dtype != np.float32:
         raise ValueError(f"out must be float32 of shape {sinograms.shape}, got "
                          f"{out.dtype} {out.shape}")
-    for row in range(sinograms.shape[1]):
+    def clean_row(row: int) -> None:
         sino = sinograms[:, row, :]
         if method == "none":
             out[:, row, :] = sino
@@ -438,5 +460,9 @@ def remove_rings(
         else:
             out[:, row, :] = remove_all_stripe(sino, snr=snr, large_size=large_size, size=size,
                                                drop_ratio=drop_ratio)
+
+    # rows are independent, and numpy's sort and bottleneck's running median release the GIL
+    with ThreadPoolExecutor(max_workers=max(1, int(n_threads))) as pool:
+        list(pool.map(clean_row, range(sinograms.shape[1])))
     log.info("ring removal (%s) on %d sinogram rows", method, sinograms.shape[1])
     return out

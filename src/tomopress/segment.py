@@ -2,12 +2,15 @@
 
 Two steps, one rule each:
 
-1. :func:`thresholds_file` (per scan): noise level from the separator crop, denoising, the
-   class means (void, SE, AM) and thresholds midway between them, recorded as JSON together
+1. :func:`thresholds_file` (per scan): noise level from the separator crop, denoising of a
+   spread-out sample of both crops (a few 10⁶ voxels, so the crops are not denoised twice at
+   full size), the class means (void, SE, AM) and thresholds midway between them, recorded
+   as JSON together
    with a grey-level normalisation (``(grey - offset) / scale`` puts void at 0 and AM at 1),
    so the same physics gives the same normalised thresholds at every pressure.
 2. :func:`segment_layer_file` (per layer): denoise, label (marker watershed on the gradient
-   magnitude by default, see :mod:`tomopress.segmentation.watershed`), remove specks, write
+   magnitude by default, then false-SE-rim removal, see
+   :mod:`tomopress.segmentation.watershed`), remove specks, write
    the labels to HDF5 and a QC overlay PNG (:mod:`tomopress.qc`).
 
 The algorithms live in :mod:`tomopress.segmentation`; names used by older code are
@@ -22,7 +25,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from tomopress.segmentation.denoise import DENOISERS, denoise, estimate_noise_sigma
+from tomopress.segmentation.denoise import (
+    DENOISERS,
+    denoise,
+    denoised_sample,
+    estimate_noise_sigma,
+    sample_blocks,
+)
 from tomopress.segmentation.levels import (
     PhaseLevels,
     fit_partial_volume_mixture,
@@ -43,6 +52,7 @@ __all__ = [
     "phase_mode_thresholds",
     "apply_thresholds",
     "scan_levels",
+    "levels_from_crops",
     "thresholds_file",
     "segment_layer_file",
 ]
@@ -95,6 +105,42 @@ def scan_levels(
     return fit_partial_volume_mixture(composite, initial_means=modes)
 
 
+def levels_from_crops(
+    composite: np.ndarray,
+    separator: np.ndarray,
+    *,
+    method: str,
+    void_level: float,
+    denoiser: str = "nl_means",
+    median_size_px: int = 3,
+    nlm_h_factor: float = 0.8,
+    nlm_patch_distance_px: int = 1,
+    max_sample_voxels: int = 2_000_000,
+) -> tuple[PhaseLevels, float]:
+    """Noise level and class means of a scan from its raw layer crops.
+
+    The noise standard deviation comes from the raw separator (:func:`estimate_noise_sigma`,
+    the SE peak width); the levels (:func:`scan_levels`) from the denoised grey levels of a
+    sample of at most `max_sample_voxels` voxels of each crop (:func:`denoised_sample`,
+    whole crops when they are smaller), denoised exactly as the labelling will denoise them.
+
+    Returns
+    -------
+    levels : PhaseLevels
+    noise_sigma : float
+        Grey units.
+    """
+    sep_blocks = sample_blocks(separator.shape, max_voxels=max_sample_voxels)
+    sigma = estimate_noise_sigma(np.concatenate([separator[b].ravel() for b in sep_blocks]))
+    kw = dict(method=denoiser, noise_sigma=sigma, median_size_px=median_size_px,
+              nlm_h_factor=nlm_h_factor, nlm_patch_distance_px=nlm_patch_distance_px,
+              margin_px=max(median_size_px // 2, 1 + nlm_patch_distance_px))
+    levels = scan_levels(denoised_sample(composite, max_voxels=max_sample_voxels, **kw),
+                         denoised_sample(separator, max_voxels=max_sample_voxels, **kw),
+                         method=method, void_level=void_level)
+    return levels, sigma
+
+
 def thresholds_file(
     composite_path: str,
     separator_path: str,
@@ -105,13 +151,13 @@ def thresholds_file(
     denoiser: str = "median",
     median_size_px: int = 3,
     nlm_h_factor: float = 0.8,
-    nlm_patch_distance_px: int = 2,
+    nlm_patch_distance_px: int = 1,
+    max_sample_voxels: int = 2_000_000,
 ) -> dict[str, Any]:
     """Class means and thresholds shared by both layers of a scan, written as JSON.
 
-    The noise standard deviation is measured on the raw separator crop
-    (:func:`estimate_noise_sigma`, the SE peak width); both crops are denoised with the
-    segmentation's denoiser before the levels are found (:func:`scan_levels`).
+    See :func:`levels_from_crops`: the noise level from the raw separator crop and the
+    levels from a denoised sample of at most `max_sample_voxels` voxels of each crop.
 
     Returns
     -------
@@ -119,18 +165,18 @@ def thresholds_file(
         As written: ``method``, ``denoiser``, ``noise_sigma``, ``means`` [void, SE, AM],
         ``sigmas``, ``weights``, ``low``, ``high`` (grey units, ``units``), ``normalisation``
         {offset, scale} and ``normalised`` {means, low, high}, ``phase_levels`` (= means),
-        ``median_size_px``, ``nlm_h_factor``, ``nlm_patch_distance_px``.
+        ``median_size_px``, ``nlm_h_factor``, ``nlm_patch_distance_px``,
+        ``level_sample_voxels``.
     """
     from tomopress.files import write_json_atomic
     from tomopress.h5store import read_array_h5
 
     composite, attrs = read_array_h5(composite_path, "volume")
     separator = read_array_h5(separator_path, "volume")[0]
-    sigma = estimate_noise_sigma(separator)
-    kw = dict(method=denoiser, noise_sigma=sigma, median_size_px=median_size_px,
-              nlm_h_factor=nlm_h_factor, nlm_patch_distance_px=nlm_patch_distance_px)
-    levels = scan_levels(denoise(composite, **kw), denoise(separator, **kw), method=method,
-                         void_level=void_level)
+    levels, sigma = levels_from_crops(
+        composite, separator, method=method, void_level=void_level, denoiser=denoiser,
+        median_size_px=median_size_px, nlm_h_factor=nlm_h_factor,
+        nlm_patch_distance_px=nlm_patch_distance_px, max_sample_voxels=max_sample_voxels)
     offset = float(void_level)
     scale = float(levels.means[2] - offset)
     result = {
@@ -154,6 +200,7 @@ def thresholds_file(
         "median_size_px": median_size_px,
         "nlm_h_factor": nlm_h_factor,
         "nlm_patch_distance_px": nlm_patch_distance_px,
+        "level_sample_voxels": max_sample_voxels,
     }
     log.info("levels (%s): means %s, thresholds %.3g / %.3g, noise sigma %.3g", method,
              [round(m, 3) for m in levels.means], levels.low, levels.high, sigma)
@@ -170,9 +217,13 @@ def segment_layer_file(
     gradient_sigma_px: float = 0.7,
     marker_fraction: float = 0.5,
     se_max_gradient: float = 0.25,
+    rim_distance_px: float = 2.0,
+    rim_far_level: float = 0.32,
+    midpoint_away_from_am_px: int = 2,
     min_object_voxels: int = 4,
-    slab_planes: int = 8,
-    overlap_planes: int = 4,
+    slab_planes: int = 32,
+    tile_px: int = 512,
+    overlap_planes: int = 3,
     n_threads: int = 1,
     qc_path: str | None = None,
 ) -> dict[str, Any]:
@@ -214,8 +265,12 @@ def segment_layer_file(
         gradient_sigma_px=gradient_sigma_px,
         marker_fraction=marker_fraction,
         se_max_gradient=se_max_gradient,
+        rim_distance_px=rim_distance_px,
+        rim_far_level=rim_far_level,
+        midpoint_away_from_am_px=midpoint_away_from_am_px,
         min_object_voxels=min_object_voxels,
         slab_planes=slab_planes,
+        tile_px=tile_px,
         overlap_planes=overlap_planes,
         n_threads=n_threads,
     )

@@ -44,7 +44,7 @@ from tomopress.synthetic.forward import (blur_projections, detector_counts, proj
                                          radon_parallel)
 from tomopress.synthetic.microstructure import Microstructure, build_microstructure
 from tomopress.synthetic.params import SyntheticParams, pressure_model
-from tomopress.synthetic.truth import coarsen_labels, layer_truth
+from tomopress.synthetic.truth import coarsen_labels, layer_truth, row_phase_counts
 from tomopress.types import AM, OUTSIDE, SE, F32Array
 
 __all__ = ["SyntheticParams", "pressure_model", "SimulatedScan", "simulate_projections",
@@ -215,7 +215,10 @@ def simulate_scan(out_path: str | Path, *, pressure_mpa: float,
         ``layers`` {composite, separator} each with ``z_range_rows`` [z0, z1) (transition rows
         excluded), ``full_z_range_rows``, ``roi_xy_px`` [y0, y1, x0, x1], ``volume_fraction``
         {void, se, am} and ``porosity`` (fine labels in that ROI and row range),
-        ``target_porosity``, ``full_layer_porosity``, ``am_solid_ratio``; ``defects``
+        ``target_porosity``, ``full_layer_porosity``, ``am_solid_ratio``;
+        ``row_phase_counts`` {void, se, am}: fine-voxel counts per detector row in the layers'
+        ROI, for the truth over any rows (``tomopress.synthetic.truth.fractions_in_rows``);
+        ``defects``
         (ring columns, their gain errors, dead columns, zingers) and ``files``.
 
     Raises
@@ -250,6 +253,7 @@ def simulate_scan(out_path: str | Path, *, pressure_mpa: float,
         "cylinder_radius_px": micro.cylinder_radius_fine / ff,
         "n_particles": int(micro.particles.radii.size),
         "layers": layer_truth(micro, params),
+        "row_phase_counts": row_phase_counts(micro, params),
         "defects": scan.defects,
         "files": {"scan": out_path.name, "truth_h5": h5_truth.name},
     }

@@ -26,7 +26,6 @@ __all__ = [
     "recon_rows",
     "slab_ranges",
     "recon_mem_mb",
-    "gather_mem_mb",
     "layer_shape",
     "layer_mem_mb",
     "runtime_min",
@@ -151,12 +150,6 @@ def recon_mem_mb(header: dict[str, Any], slab_rows: int, *, factor: float = 1.0)
     volume = rows * n_cols * n_cols * 4
     nufft_grid = (2 * n_cols) ** 2 * 8 * 2
     return int(math.ceil(factor * ((raw + sinogram + volume + nufft_grid) / 1e6 + 400)))
-
-
-def gather_mem_mb(header: dict[str, Any], slab_rows: int, *, factor: float = 1.0) -> int:
-    """Memory for rule ``volume``, which copies one float32 slab at a time (twice: read, write)."""
-    rows = min(slab_rows, header["n_rows"])
-    return int(math.ceil(factor * (rows * header["n_cols"] ** 2 * 4 * 2 / 1e6 + 400)))
 
 
 def layer_shape(

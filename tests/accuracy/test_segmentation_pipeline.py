@@ -19,8 +19,8 @@ from tomopress.flatfield import average_frames, flatfield_correct
 from tomopress.metrics import contact_metrics, volume_fractions
 from tomopress.reconstruct import reconstruct_slices
 from tomopress.rings import remove_rings
-from tomopress.segment import scan_levels
-from tomopress.segmentation import denoise, estimate_noise_sigma, segment_volume
+from tomopress.segment import levels_from_crops
+from tomopress.segmentation import segment_volume
 from tomopress.simulate import SyntheticParams, simulate_projections
 from tomopress.synthetic.truth import coarsen_labels
 from tomopress.types import AM, SE, VOID
@@ -42,10 +42,8 @@ def _pipeline(pressure_mpa: float, *, levels: str, labelling: str, denoiser: str
     rows = layer_rows_from_volume(vol, (y0, y1, x0, x1), z_offset_rows=0,
                                   transition_rows=p.transition_rows)
     crops = {k: vol[a:b, y0:y1, x0:x1] for k, (a, b) in rows["layers"].items()}
-    sigma = estimate_noise_sigma(crops["separator"])
-    kw = dict(method=denoiser, noise_sigma=sigma)
-    lv = scan_levels(denoise(crops["composite"], **kw), denoise(crops["separator"], **kw),
-                     method=levels, void_level=0.0)
+    lv, sigma = levels_from_crops(crops["composite"], crops["separator"], method=levels,
+                                  void_level=0.0, denoiser=denoiser)
     means = lv.means if labelling == "watershed" else (
         2 * lv.low - (lv.low + lv.high) / 2, (lv.low + lv.high) / 2,
         2 * lv.high - (lv.low + lv.high) / 2)

@@ -68,3 +68,37 @@ def test_dry_run_benchmark_plans_every_scan(tmp_path):
     # per scan: inspect, center, volume, crop_layers, 2 crop, segment_thresholds, 2 segment,
     # 2 metrics, aggregate_scan, and one flatfield + reconstruct per 24-row slab (4 rows: 1)
     assert result["n_jobs"] >= 3 * 14
+
+
+def test_full_scan_benchmark_runs_both_workflows_and_cleans_up(tmp_path):
+    out = tmp_path / "full_scan.json"
+    work = tmp_path / "work"
+    result = _load("full_scan").main([
+        "--work", str(work), "--n-angles", "900", "--n-rows", "192", "--n-cols", "256",
+        "--band-rows", "96", "--roi-px", "128", "--out", str(out)])
+    assert json.loads(out.read_text()) == result
+    for key in ("band_minutes", "band_max_rss_gb", "full_recon_minutes", "full_max_rss_gb",
+                "peak_intermediate_disk_gb"):
+        assert result[key] > 0, key
+    assert result["cpu_count"] >= 1
+    band_rules = {job["rule"] for job in result["band"]["jobs"]}
+    assert {"flatfield", "center", "reconstruct", "volume", "crop", "segment",
+            "metrics"} <= band_rules
+    full_slabs = [j for j in result["full"]["jobs"] if j["rule"] == "reconstruct"]
+    assert len(full_slabs) == 3  # 192 rows in 64-row slabs, every row reconstructed
+    assert not (work / "fullsize.h5").exists() and not (work / "results_full").exists()
+
+
+def test_metrics_benchmark_times_every_family_and_validates_the_phantoms(tmp_path):
+    out = tmp_path / "metrics.json"
+    result = _load("metrics").main(["--size", "64", "--planes", "20", "--skip-peers",
+                                    "--out", str(out)])
+    assert json.loads(out.read_text())["validation"] == result["validation"]
+    phantoms = [v for v in result["validation"] if not v["phantom"].startswith("isotropic crop")]
+    assert len(phantoms) >= 8
+    for check in phantoms:  # analytic truths: these hold at any crop size
+        assert check["pass"], check
+    families = {row["family"] for row in result["timing"]["families"]}
+    assert {"fractions", "contact", "tortuosity", "diffusion", "connectivity"} <= families
+    assert all(row["seconds"] >= 0 for row in result["timing"]["families"])
+    assert 0 < result["timing"]["child_peak_rss_gb"] < 4

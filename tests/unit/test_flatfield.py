@@ -259,3 +259,15 @@ def test_slab_file_rejects_an_unknown_ring_method(tmp_path):
             reader_options={}, rows=(0, 1), average="mean", min_transmission=1e-4,
             pixel_size_um=1.0, ring_method="wavelet",
         )
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 3, 1), (3, 1, 2), (130, 4, 67)])
+def test_fast_zinger_median_equals_scipys(shape):
+    from scipy import ndimage
+
+    from tomopress.flatfield import median_3x3_angle_column
+
+    window = np.random.default_rng(sum(shape)).random(shape, dtype=np.float32)
+    window[::7] = 0.5  # ties
+    np.testing.assert_array_equal(median_3x3_angle_column(window),
+                                  ndimage.median_filter(window, size=(3, 1, 3), mode="nearest"))

@@ -174,3 +174,26 @@ def test_ring_removal_barely_changes_a_ring_free_sinogram(ring_scan):
     assert change_rms < 0.05 * value_range
     assert change_rms < 0.2 * noise_rms
     assert _ring_measure(cleaned, s) < 0.01 * value_range
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 21, 51, 99])
+def test_running_median_equals_scipys_median_filter(size):
+    from scipy import ndimage
+
+    from tomopress.rings import _median_across_columns
+
+    sorted_t = np.sort(np.random.default_rng(size).random((60, 37), dtype=np.float32), axis=1)
+    np.testing.assert_array_equal(
+        _median_across_columns(sorted_t, size),
+        ndimage.median_filter(sorted_t, size=(size, 1), mode="reflect"),
+    )
+
+
+@pytest.mark.parametrize("method", ["sorting", "all"])
+def test_threaded_ring_removal_equals_serial(method):
+    rng = np.random.default_rng(3)
+    slab = rng.random((48, 5, 64), dtype=np.float32)
+    slab[:, :, 20] += 0.5
+    serial = remove_rings(slab, method=method, size=5, large_size=11)
+    np.testing.assert_array_equal(remove_rings(slab, method=method, size=5, large_size=11,
+                                               n_threads=3), serial)

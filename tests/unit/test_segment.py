@@ -9,6 +9,7 @@ from tomopress.metrics import contact_metrics
 from tomopress.segment import (
     apply_thresholds,
     denoise_median,
+    levels_from_crops,
     multiotsu_thresholds,
     scan_levels,
     segment_layer_file,
@@ -19,8 +20,11 @@ from tomopress.segmentation import (
     estimate_noise_sigma,
     fit_partial_volume_mixture,
     marker_watershed,
+    remove_false_rim,
     remove_small_objects_3phase,
+    sample_blocks,
     segment_volume,
+    split_se_void_by_midpoint,
 )
 from tomopress.types import AM, SE, VOID
 
@@ -108,9 +112,11 @@ def test_slabs_match_one_piece_and_small_objects_go():
     rng = np.random.default_rng(6)
     _, grey = _rim_phantom(rng)
     kw = dict(means=tuple(MU), denoiser="median")
-    whole = segment_volume(grey, slab_planes=64, **kw)
+    whole = segment_volume(grey, slab_planes=64, tile_px=0, **kw)
     slabs = segment_volume(grey, slab_planes=5, overlap_planes=6, n_threads=2, **kw)
     assert np.mean(whole == slabs) > 0.999
+    blocks = segment_volume(grey, slab_planes=8, tile_px=12, overlap_planes=3, n_threads=2, **kw)
+    assert np.mean(whole == blocks) > 0.998
     lab = np.full((6, 6, 6), SE, np.uint8)
     lab[3, 3, 3] = VOID
     assert not (remove_small_objects_3phase(lab, min_voxels=2) == VOID).any()
@@ -152,3 +158,70 @@ def test_files_record_levels_and_write_labels_and_qc(tmp_path):
     with pytest.raises(ValueError, match="unknown labelling"):
         segment_layer_file(str(tmp_path / "c.h5"), str(tmp_path / "t.json"),
                            str(tmp_path / "l2.h5"), labelling="otsu")
+
+
+def test_levels_from_a_sample_match_the_whole_crop():
+    """Fitting the levels on a denoised sample of the crop (rule segment_thresholds) gives the
+    means of the whole crop, and the sample stays within its budget and spreads over the crop."""
+    rng = np.random.default_rng(9)
+    truth, grey = _rim_phantom(rng)
+    grey = np.concatenate([grey, grey[::-1]], axis=0)  # 48 x 32 x 32
+    sep = (21 + rng.normal(0, 3, (16, 32, 32))).astype(np.float32)
+    whole, s_whole = levels_from_crops(grey, sep, method="gmm", void_level=0.0)
+    part, s_part = levels_from_crops(grey, sep, method="gmm", void_level=0.0,
+                                     max_sample_voxels=25_000)
+    assert part.means == pytest.approx(whole.means, abs=1.5)
+    assert part.means == pytest.approx(tuple(MU), abs=3)
+    assert s_part == pytest.approx(s_whole, rel=0.1)
+    blocks = sample_blocks(grey.shape, max_voxels=12_000, block_shape=(8, 8, 8))
+    assert sum(np.prod([s.stop - s.start for s in b]) for b in blocks) <= 12_000
+    assert {b[0].start for b in blocks} == set(range(0, 48, 8))  # every depth is sampled
+
+
+def _planted_rim():
+    """AM ball half in void, half in SE, blurred; labels = truth plus a one-voxel SE skin
+    painted on the AM surface facing void (the false rim)."""
+    zz, yy, xx = np.mgrid[:24, :32, :32]
+    truth = np.full(zz.shape, VOID, np.uint8)
+    truth[zz >= 12] = SE
+    truth[(zz - 12) ** 2 + (yy - 16) ** 2 + (xx - 16) ** 2 <= 8**2] = AM
+    grey = ndimage.gaussian_filter(MU[truth], 1.0).astype(np.float32)
+    skin = ndimage.binary_dilation(truth == AM, ndimage.generate_binary_structure(3, 1))
+    rim = skin & (truth == VOID)
+    labels = truth.copy()
+    labels[rim] = SE
+    return truth, grey, labels, rim
+
+
+def test_false_rim_is_removed_and_real_contact_kept():
+    truth, grey, labels, rim = _planted_rim()
+    out = remove_false_rim(labels, grey, means=tuple(MU))
+    touching = (truth == SE) & ndimage.binary_dilation(
+        truth == AM, ndimage.generate_binary_structure(3, 1))
+    assert np.mean(out[rim] != SE) > 0.9  # the skin goes
+    assert np.mean(out[touching] == SE) > 0.9  # real SE on AM stays
+    fc_true = contact_metrics(truth, voxel_size_um=1.0)["contact_area_fraction"]
+    fc_rim = contact_metrics(labels, voxel_size_um=1.0)["contact_area_fraction"]
+    fc_out = contact_metrics(out, voxel_size_um=1.0)["contact_area_fraction"]
+    assert fc_rim - fc_true > 0.3 and abs(fc_out - fc_true) < 0.1 * (fc_rim - fc_true)
+    assert (remove_false_rim(labels, grey, means=tuple(MU), distance_px=0) == labels).all()
+
+
+def test_midpoint_split_keeps_the_se_volume_of_a_partial_volume_ball():
+    """SE ball in void on a 4x finer grid, averaged to voxels (partial volume): the midpoint
+    split recovers the ball's volume from a labelling one voxel too generous."""
+    f = 4
+    z, y, x = np.mgrid[:24 * f, :24 * f, :24 * f]
+    fine = ((z - 47.3) ** 2 + (y - 49.1) ** 2 + (x - 46.6) ** 2) <= (6.3 * f) ** 2
+    frac = fine.reshape(24, f, 24, f, 24, f).mean(axis=(1, 3, 5))
+    grey = (MU[1] * frac).astype(np.float32)
+    dilated = ndimage.binary_dilation(frac > 0.5)  # a labelling one voxel too generous
+    labels = np.where(dilated, SE, VOID).astype(np.uint8)
+    out = split_se_void_by_midpoint(labels, grey, means=tuple(MU))
+    true_volume = frac.sum()
+    assert np.count_nonzero(out == SE) == pytest.approx(true_volume, rel=0.03)
+    assert np.count_nonzero(labels == SE) > 1.3 * true_volume
+    with_am = labels.copy()
+    with_am[0, 0, 0] = AM  # next to AM the watershed's labels stay
+    kept = split_se_void_by_midpoint(with_am, grey, means=tuple(MU), away_from_am_px=2)
+    assert kept[0, 1, 1] == with_am[0, 1, 1] and kept[0, 0, 0] == AM

@@ -13,7 +13,7 @@ from skimage.transform import radon
 from tomopress.simulate import (SyntheticParams, pressure_model, radon_parallel,
                                 simulate_projections, simulate_scan, truth_paths)
 from tomopress.synthetic.microstructure import build_microstructure
-from tomopress.synthetic.truth import coarsen_labels
+from tomopress.synthetic.truth import coarsen_labels, fractions_in_rows
 from tomopress.types import AM, OUTSIDE, VOID
 
 TINY = SyntheticParams(n_rows=16, n_cols=48, n_angles=64, separator_rows=6, transition_rows=1,
@@ -205,3 +205,20 @@ def test_truth_files_agree_with_the_scan(written):
         assert set(np.unique(labels)) <= {0, 1, 2, OUTSIDE}
         total = f["void_fraction"][:] + f["se_fraction"][:] + f["am_fraction"][:]
         assert total.max() == pytest.approx(1.0) and total.min() == 0.0
+
+
+def test_row_counts_give_the_layer_truth_over_any_rows(written):
+    """Summed per-row counts reproduce the layer fractions that layer_truth measures directly
+    on the fine labels, so the truth of a crop's own rows can be taken from them."""
+    _, truth = written
+    counts = truth["row_phase_counts"]
+    assert all(len(counts[k]) == TINY.n_rows for k in ("void", "se", "am"))
+    for layer in ("composite", "separator"):
+        t = truth["layers"][layer]
+        got = fractions_in_rows(counts, *t["z_range_rows"])
+        assert got == pytest.approx(t["volume_fraction"], abs=1e-12)
+    z0, z1 = truth["layers"]["composite"]["z_range_rows"]
+    assert fractions_in_rows(counts, z0 + 1, z1)["void"] != pytest.approx(
+        truth["layers"]["composite"]["porosity"], abs=1e-12)  # the rows matter
+    with pytest.raises(ValueError, match="range"):
+        fractions_in_rows(counts, z1, z1)

@@ -28,3 +28,28 @@ def test_gap_between_slabs_is_refused(tmp_path):
     with pytest.raises(ValueError, match="does not follow"):
         gather_slabs(paths, str(tmp_path / "vol.h5"))
     assert not (tmp_path / "vol.h5").exists()
+
+
+def test_volume_maps_the_slabs_without_copying_and_survives_a_move(tmp_path):
+    from tomopress.volume import open_volume
+
+    (tmp_path / "scan" / "recon").mkdir(parents=True)
+    paths = [_slab(tmp_path / "scan" / "recon" / f"s{i}.h5", rows, float, n=64)
+             for i, rows in enumerate([(0, 40), (40, 80)])]
+    gather_slabs(paths, str(tmp_path / "scan" / "volume.h5"))
+    volume_bytes = 80 * 64 * 64 * 4
+    assert (tmp_path / "scan" / "volume.h5").stat().st_size < 0.02 * volume_bytes
+    (tmp_path / "scan").rename(tmp_path / "moved")
+    with open_volume(str(tmp_path / "moved" / "volume.h5")) as fh:
+        np.testing.assert_array_equal(fh["volume"][:, 5, 5], np.arange(80))
+
+
+def test_missing_slab_file_is_named(tmp_path):
+    from tomopress.volume import open_volume
+
+    paths = [_slab(tmp_path / f"s{i}.h5", rows, float) for i, rows in enumerate([(0, 4), (4, 8)])]
+    gather_slabs(paths, str(tmp_path / "vol.h5"))
+    (tmp_path / "s1.h5").unlink()
+    with pytest.raises(FileNotFoundError, match=r"vol\.h5: volume maps slab file .*s1\.h5"):
+        with open_volume(str(tmp_path / "vol.h5")):
+            pass

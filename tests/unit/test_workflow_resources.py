@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from tomopress.workflow import (
-    gather_mem_mb,
     layer_mem_mb,
     layer_shape,
     recon_mem_mb,
@@ -42,10 +41,6 @@ def test_slab_memory_scales_with_the_detector():
     assert 3000 < recon_mem_mb(PAPER, 64) < 6000  # 1800 x 64 x 2048 slab, 2048² slices
     assert recon_mem_mb(PAPER, 128) > recon_mem_mb(PAPER, 64)
     assert recon_mem_mb(PAPER, 64, factor=2.0) == pytest.approx(2 * recon_mem_mb(PAPER, 64), abs=1)
-
-
-def test_gather_holds_one_slab():
-    assert gather_mem_mb(PAPER, 64) == 400 + int(round(64 * 2048**2 * 4 * 2 / 1e6)) + 1
 
 
 def test_layer_shape_from_sheet_or_defaults():

@@ -18,6 +18,8 @@ rule aggregate_scan:
         **{name: f"{RESULTS}/{{scan}}/tables/{name}.parquet" for name in TABLE_NAMES},
     log:
         f"{RESULTS}/logs/aggregate_scan/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/aggregate_scan/{{scan}}.tsv",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -45,6 +47,8 @@ rule aggregate:
         **{name: f"{RESULTS}/tables/{name}.parquet" for name in TABLE_NAMES},
     log:
         f"{RESULTS}/logs/aggregate/aggregate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/aggregate/aggregate.tsv",
     conda:
         "../../envs/analysis.yaml"
     threads: 1

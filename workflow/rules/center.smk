@@ -17,6 +17,9 @@ rule center:
     conda:
         "../../envs/recon.yaml"
     threads: 1
+    # first: every reconstruction waits for the centre, and the flatfield slabs made
+    # meanwhile would pile up on disk as float32 (a whole scan's worth is 30 GB)
+    priority: 20
     resources:
         mem_mb=slab_mem_mb,
         runtime=slab_runtime(per_minute=5e7, base_min=10),

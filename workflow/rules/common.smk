@@ -61,11 +61,6 @@ def slab_mem_mb(wildcards, attempt):
     return wf.recon_mem_mb(header, config["slab_rows"], factor=MEM_FACTOR) * attempt
 
 
-def gather_mem_mb(wildcards, attempt):
-    header = HEADERS[wildcards.scan]
-    return wf.gather_mem_mb(header, config["slab_rows"], factor=MEM_FACTOR) * attempt
-
-
 def _layer_voxels(scan, layers):
     return sum(
         math.prod(

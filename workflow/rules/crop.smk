@@ -5,6 +5,8 @@ rule crop_layers:
         f"{RESULTS}/{{scan}}/crop/layers.json",
     log:
         f"{RESULTS}/logs/crop_layers/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/crop_layers/{{scan}}.tsv",
     conda:
         "../../envs/io.yaml"
     threads: 1
@@ -31,6 +33,8 @@ rule crop:
         f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
     log:
         f"{RESULTS}/logs/crop/{{scan}}/{{layer}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/crop/{{scan}}/{{layer}}.tsv",
     conda:
         "../../envs/io.yaml"
     threads: 1

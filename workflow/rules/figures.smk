@@ -32,6 +32,8 @@ rule figures:
         },
     log:
         f"{RESULTS}/logs/figures/figures.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/figures.tsv",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -56,6 +58,8 @@ rule figures_tortuosity:
         ),
     log:
         f"{RESULTS}/logs/figures_tortuosity/figures_tortuosity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures_tortuosity/figures_tortuosity.tsv",
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -10,7 +10,7 @@ rule flatfield:
         f"{RESULTS}/benchmarks/flatfield/{{scan}}/{{slab}}.tsv"
     conda:
         "../../envs/io.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=slab_mem_mb,
         runtime=slab_runtime(per_minute=2e7),

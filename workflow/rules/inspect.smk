@@ -5,6 +5,8 @@ rule inspect:
         f"{RESULTS}/{{scan}}/inspect.json",
     log:
         f"{RESULTS}/logs/inspect/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/inspect/{{scan}}.tsv",
     conda:
         "../../envs/io.yaml"
     threads: 1

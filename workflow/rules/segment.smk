@@ -6,12 +6,14 @@ rule segment_thresholds:
         f"{RESULTS}/{{scan}}/segment/thresholds.json",
     log:
         f"{RESULTS}/logs/segment_thresholds/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/segment_thresholds/{{scan}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=layer_mem(copies=4),
-        runtime=layer_runtime(per_minute=2e7, base_min=10),
+        mem_mb=layer_mem(copies=2),
+        runtime=layer_runtime(per_minute=2e8, base_min=5),
     params:
         method=config["segment"]["method"],
         void_level=config["segment"]["void_level_per_cm"],
@@ -19,6 +21,7 @@ rule segment_thresholds:
         median_size_px=config["segment"]["median_size_px"],
         nlm_h_factor=config["segment"]["nlm_h_factor"],
         nlm_patch_distance_px=config["segment"]["nlm_patch_distance_px"],
+        max_sample_voxels=config["segment"]["level_sample_voxels"],
     script:
         "../../scripts/segment_thresholds.py"
 
@@ -50,8 +53,12 @@ rule segment:
         gradient_sigma_px=config["segment"]["gradient_sigma_px"],
         marker_fraction=config["segment"]["marker_fraction"],
         se_max_gradient=config["segment"]["se_max_gradient"],
+        rim_distance_px=config["segment"]["rim_distance_px"],
+        rim_far_level=config["segment"]["rim_far_level"],
+        midpoint_away_from_am_px=config["segment"]["midpoint_away_from_am_px"],
         min_object_voxels=config["segment"]["min_object_voxels"],
         slab_planes=config["segment"]["slab_planes"],
+        tile_px=config["segment"]["tile_px"],
         overlap_planes=config["segment"]["overlap_planes"],
     script:
         "../../scripts/segment.py"

@@ -11,7 +11,7 @@ rule volume:
         "../../envs/io.yaml"
     threads: 1
     resources:
-        mem_mb=gather_mem_mb,
-        runtime=volume_runtime(per_minute=2e8),
+        mem_mb=500,  # maps the slabs (HDF5 virtual dataset), copies nothing
+        runtime=5,
     script:
         "../../scripts/volume.py"

@@ -165,6 +165,7 @@ def contact_orientation(
     voxel_size_um: float,
     n_bins: int = 10,
     sigma_vox: float = 0.8,
+    max_tiles: int | None = None,
 ) -> dict[str, Any]:
     """Orientation-resolved AM coverage f_c(u), u = |n_z|, and fabric indices per interface.
 
@@ -187,6 +188,12 @@ def contact_orientation(
         Number of equal bins of u on [0, 1], >= 1.
     sigma_vox : float
         Gaussian smoothing of the indicators in voxels, > 0.
+    max_tiles : int, optional
+        Mesh at most this many of the tiles, evenly spaced in (z, y) raster order, >= 1
+        (default all). Each sampled tile is exact (halo included), so the result is an
+        area-weighted sample of the surface. Isotropic random volumes (benchmarks/metrics.py):
+        12 of the 64 tiles of 100 x 1024 x 1024 give |A_z| < 0.006 (truth 0); 3 of the 16 tiles
+        of 100 x 512 x 512 differ from the full mesh by 0.010 in A_z and 0.002 in f_c.
 
     Returns
     -------
@@ -195,7 +202,8 @@ def contact_orientation(
         area per bin (NaN for an empty bin), ``area_um2_per_bin`` (n_bins,): classified AM area
         per bin, ``contact_area_fraction_mesh``: overall AM|SE share, ``unclassified_area_fraction``
         of the AM surface, and ``fabric_A_z_am_se``, ``fabric_A_z_am_void``,
-        ``fabric_A_z_se_void`` (NaN where an interface is absent).
+        ``fabric_A_z_se_void`` (NaN where an interface is absent), ``sampled_voxel_fraction``
+        (share of the voxels in the meshed tiles).
 
     Raises
     ------
@@ -219,6 +227,8 @@ def contact_orientation(
         raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
     if not sigma_vox > 0:
         raise ValueError(f"sigma_vox must be > 0, got {sigma_vox!r}")
+    if max_tiles is not None and not (isinstance(max_tiles, (int, np.integer)) and max_tiles >= 1):
+        raise ValueError(f"max_tiles must be an integer >= 1 or None, got {max_tiles!r}")
     h2 = voxel_size_um**2
     nz, ny, nx = labels.shape
     a_bins = {SE: np.zeros(n_bins), VOID: np.zeros(n_bins)}
@@ -226,7 +236,12 @@ def contact_orientation(
     fabric = {k: np.zeros(4) for k in ("am_se", "am_void", "se_void")}
     am_total = 0.0
     halo = int(4.0 * sigma_vox + 0.5) + 2  # scipy truncates the kernel at 4 σ
-    for (z0, z1), (y0, y1) in _tiles(labels.shape):
+    tiles = _tiles(labels.shape)
+    if max_tiles is not None and max_tiles < len(tiles):
+        picks = np.unique(np.linspace(0, len(tiles) - 1, max_tiles).round().astype(np.int64))
+        tiles = [tiles[i] for i in picks]
+    sampled = sum((z1 - z0) * (y1 - y0) for (z0, z1), (y0, y1) in tiles) / (nz * ny)
+    for (z0, z1), (y0, y1) in tiles:
         zlo, zhi = max(0, z0 - halo), min(nz, z1 + halo)
         ylo, yhi = max(0, y0 - halo), min(ny, y1 + halo)
         sub = labels[zlo:zhi, ylo:yhi]
@@ -262,7 +277,13 @@ def contact_orientation(
         "contact_area_fraction_mesh": float(a_se.sum() / a_cls.sum()) if classified else math.nan,
         "unclassified_area_fraction": 1.0 - classified / am_total if am_total else math.nan,
         **{f"fabric_A_z_{k}": _fabric_index_from_sums(v) for k, v in fabric.items()},
+        "sampled_voxel_fraction": float(sampled),
     }
+
+
+def tile_voxels() -> int:
+    """Voxels owned by one marching-cubes tile of :func:`contact_orientation`."""
+    return _TILE_VOXELS
 
 
 def _tiles(shape: tuple[int, ...]) -> list[tuple[tuple[int, int], tuple[int, int]]]:

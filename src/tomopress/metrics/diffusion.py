@@ -23,7 +23,8 @@ matrix singular. The flux J is the mean of the inlet and outlet fluxes, and
 ``D_eff = J L / (A Δc)`` with A the cross-section (Y X h² for a conductivity field; the counted
 area, mean over planes, for a label volume with 255 voxels).
 
-Solver: conjugate gradients (``scipy.sparse.linalg.cg``) with a Jacobi preconditioner, started
+Solver: conjugate gradients preconditioned by smoothed-aggregation algebraic multigrid (pyamg)
+when it is installed, else ``scipy.sparse.linalg.cg`` with a Jacobi preconditioner; started
 from the linear profile ``c = 1 - z / (Z - 1)``, which is the exact answer for z-uniform
 structures. ``flux_imbalance`` = |J_in - J_out| / J reports convergence.
 """
@@ -60,6 +61,7 @@ def effective_diffusivity(
     *,
     rtol: float = 1e-6,
     maxiter: int = 20000,
+    solver: str = "auto",
 ) -> dict[str, Any]:
     """Effective diffusivity along z of a conductivity field, first/last layers held at c = 1 / 0.
 
@@ -71,6 +73,9 @@ def effective_diffusivity(
         Relative residual tolerance of the CG solve, in (0, 1).
     maxiter : int
         Maximum number of CG iterations, >= 1.
+    solver : {"auto", "amg", "cg"}
+        Preconditioner of the CG solve: ``"amg"`` smoothed-aggregation algebraic multigrid
+        (pyamg), ``"cg"`` Jacobi; ``"auto"`` takes ``"amg"`` when pyamg is importable.
 
     Returns
     -------
@@ -106,6 +111,8 @@ def effective_diffusivity(
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
     if not (isinstance(maxiter, (int, np.integer)) and maxiter >= 1):
         raise ValueError(f"maxiter must be an int >= 1, got {maxiter!r}")
+    if solver not in ("auto", "amg", "cg"):
+        raise ValueError(f"solver must be 'auto', 'amg' or 'cg', got {solver!r}")
     t0 = time.perf_counter()
     nz, ny, nx = cond.shape
     active = _percolating(cond)
@@ -138,13 +145,16 @@ def effective_diffusivity(
         has = link > 0
         for i_self, i_other, side in ((ia, ib, tuple(hi)), (ib, ia, tuple(lo))):
             sel = has & (i_self >= 0)
-            np.add.at(diag, i_self[sel], link[sel])
+            # bincount sums repeated indices like np.add.at, an order of magnitude faster
+            diag += np.bincount(i_self[sel], weights=link[sel], minlength=n_u)
             both = sel & (i_other >= 0)
             rows.append(i_self[both])
             cols.append(i_other[both])
             vals.append(-link[both])
             fixed = sel & (i_other < 0)
-            np.add.at(rhs, i_self[fixed], link[fixed] * c_fixed[side][fixed])
+            rhs += np.bincount(
+                i_self[fixed], weights=link[fixed] * c_fixed[side][fixed], minlength=n_u
+            )
     z_lin = 1.0 - np.arange(nz) / (nz - 1)
     n_iter = 0
     if n_u:
@@ -154,17 +164,7 @@ def effective_diffusivity(
             shape=(n_u, n_u),
         )  # fmt: skip
         x0 = np.broadcast_to(z_lin[:, None, None], cond.shape)[unknown]
-        precond = splinalg.LinearOperator((n_u, n_u), matvec=lambda r: r / diag, dtype=np.float64)
-
-        def _count(_: Any) -> None:
-            nonlocal n_iter
-            n_iter += 1
-
-        sol, info = splinalg.cg(
-            mat, rhs, x0=x0, rtol=rtol, atol=0.0, maxiter=maxiter, M=precond, callback=_count
-        )
-        if info != 0:
-            raise RuntimeError(f"CG did not converge in {maxiter} iterations (info={info})")
+        sol, n_iter = _solve(mat, rhs, x0, diag, rtol=rtol, maxiter=maxiter, solver=solver)
         conc[unknown] = sol
     conc[0][active[0]] = 1.0
     conc[-1][active[-1]] = 0.0
@@ -188,8 +188,58 @@ def effective_diffusivity(
     }
 
 
+def _solve(
+    mat: sparse.csr_array,
+    rhs: npt.NDArray[np.float64],
+    x0: npt.NDArray[np.float64],
+    diag: npt.NDArray[np.float64],
+    *,
+    rtol: float,
+    maxiter: int,
+    solver: str,
+) -> tuple[npt.NDArray[np.float64], int]:
+    """Solution of the SPD system and the number of CG iterations (see effective_diffusivity)."""
+    if solver in ("auto", "amg"):
+        try:
+            import pyamg
+        except ImportError:
+            if solver == "amg":
+                raise
+        else:
+            # AMG-preconditioned CG: ~15-25 iterations instead of ~1000 for Jacobi on a
+            # 128² x 100 SE network, and 3x less time including the hierarchy set-up
+            # 'local' (Gershgorin) weighting of the prolongation smoother avoids the
+            # eigenvalue estimates that take most of the default set-up time
+            hierarchy = pyamg.smoothed_aggregation_solver(
+                sparse.csr_matrix(mat),
+                symmetry="symmetric",
+                smooth=("jacobi", {"weighting": "local"}),
+            )
+            residuals: list[float] = []
+            sol = hierarchy.solve(
+                rhs, x0=x0, tol=rtol, maxiter=maxiter, accel="cg", residuals=residuals
+            )
+            if not residuals[-1] <= rtol * np.linalg.norm(rhs):
+                raise RuntimeError(f"AMG-CG did not converge in {maxiter} iterations")
+            return np.asarray(sol), len(residuals) - 1
+    n_iter = 0
+
+    def _count(_: Any) -> None:
+        nonlocal n_iter
+        n_iter += 1
+
+    n_u = rhs.size
+    precond = splinalg.LinearOperator((n_u, n_u), matvec=lambda r: r / diag, dtype=np.float64)
+    sol, info = splinalg.cg(
+        mat, rhs, x0=x0, rtol=rtol, atol=0.0, maxiter=maxiter, M=precond, callback=_count
+    )
+    if info != 0:
+        raise RuntimeError(f"CG did not converge in {maxiter} iterations (info={info})")
+    return sol, n_iter
+
+
 def tortuosity_factor(
-    labels: LabelVolume, *, rtol: float = 1e-6, maxiter: int = 20000
+    labels: LabelVolume, *, rtol: float = 1e-6, maxiter: int = 20000, solver: str = "auto"
 ) -> dict[str, Any]:
     """Flux-based tortuosity factor of the SE phase along z (inlet z = 0, outlet z = Z - 1).
 
@@ -200,8 +250,8 @@ def tortuosity_factor(
     ----------
     labels : ndarray of uint8, shape (Z, Y, X)
         Phase labels (0 void, 1 SE, 2 AM, 255 outside), Z >= 2.
-    rtol, maxiter
-        CG tolerance and iteration cap, as in :func:`effective_diffusivity`.
+    rtol, maxiter, solver
+        CG tolerance, iteration cap and preconditioner, as in :func:`effective_diffusivity`.
 
     Returns
     -------
@@ -232,7 +282,7 @@ def tortuosity_factor(
     if n_counted == 0:
         raise ValueError("the label volume has no counted voxel (all 255)")
     se = labels == SE
-    res = effective_diffusivity(se.astype(np.float64), rtol=rtol, maxiter=maxiter)
+    res = effective_diffusivity(se.astype(np.float64), rtol=rtol, maxiter=maxiter, solver=solver)
     nz, ny, nx = labels.shape
     area_ratio = ny * nx * nz / n_counted  # full cross-section / counted cross-section
     d_rel = res["d_eff"] * area_ratio

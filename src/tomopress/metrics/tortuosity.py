@@ -54,6 +54,7 @@ from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 
 from tomopress.metrics._checks import checked_voxel_size_um
+from tomopress.metrics._sampling import spread_tiles
 from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels
 from tomopress.types import SE, F64Array, LabelVolume
 
@@ -393,6 +394,7 @@ def tiled_geometric_tortuosity(
     max_pulled_outlets: int = 2048,
     los_step_vox: float = 0.5,
     bin_width: float = 0.02,
+    max_tiles: int | None = None,
 ) -> dict[str, Any]:
     """Geometric tortuosity on lateral tiles of ``tile_xy x tile_xy x Z`` voxels (the paper's 72).
 
@@ -409,11 +411,15 @@ def tiled_geometric_tortuosity(
         Lateral tile edge in voxels, >= 3.
     guard_band_vox, correct, max_pulled_outlets, los_step_vox, bin_width
         As in :func:`geometric_tortuosity`, applied per tile.
+    max_tiles : int, optional
+        Analyse at most this many tiles, spread evenly over the crop
+        (:func:`tomopress.metrics._sampling.spread_tiles`); default every whole tile.
 
     Returns
     -------
     dict
-        ``n_tiles``, ``n_tiles_connected`` (tiles with a connected outlet), ``tiles`` (list of each
+        ``n_tiles`` (analysed), ``n_tiles_total`` (whole tiles in the crop),
+        ``n_tiles_connected`` (tiles with a connected outlet), ``tiles`` (list of each
         tile's summary dict with ``tile_y0``, ``tile_x0``) and, for each of ``mode``, ``min``,
         ``mean``, ``median``, ``p10``, ``p90``, ``connected_fraction``, the across-tile mean and
         standard deviation ``tau_geo_<key>_tile_mean`` / ``tau_geo_<key>_tile_std`` over tiles
@@ -437,21 +443,25 @@ def tiled_geometric_tortuosity(
         raise ValueError(f"tile_xy must be an int >= 3, got {tile_xy!r}")
     _, ny, nx = labels.shape
     ty, tx = min(tile_xy, ny), min(tile_xy, nx)
+    origins = [(y0, x0) for y0 in range(0, ny - ty + 1, ty) for x0 in range(0, nx - tx + 1, tx)]
+    n_total = len(origins)
+    if max_tiles is not None and max_tiles < n_total:
+        origins = [(t.y0, t.x0) for t in spread_tiles((ny, nx), tile_xy=tile_xy, n_tiles=max_tiles)]
     tiles = []
-    for y0 in range(0, ny - ty + 1, ty):
-        for x0 in range(0, nx - tx + 1, tx):
-            res = geometric_tortuosity(
-                labels[:, y0 : y0 + ty, x0 : x0 + tx],
-                voxel_size_um=voxel_size_um,
-                guard_band_vox=guard_band_vox,
-                correct=correct,
-                max_pulled_outlets=max_pulled_outlets,
-                los_step_vox=los_step_vox,
-                bin_width=bin_width,
-            )
-            tiles.append({"tile_y0": y0, "tile_x0": x0, **res.summary()})
+    for y0, x0 in origins:
+        res = geometric_tortuosity(
+            labels[:, y0 : y0 + ty, x0 : x0 + tx],
+            voxel_size_um=voxel_size_um,
+            guard_band_vox=guard_band_vox,
+            correct=correct,
+            max_pulled_outlets=max_pulled_outlets,
+            los_step_vox=los_step_vox,
+            bin_width=bin_width,
+        )
+        tiles.append({"tile_y0": y0, "tile_x0": x0, **res.summary()})
     out: dict[str, Any] = {
         "n_tiles": len(tiles),
+        "n_tiles_total": n_total,
         "n_tiles_connected": sum(t["n_outlets_connected"] > 0 for t in tiles),
     }
     for key in ("mode", "min", "mean", "median", "p10", "p90", "connected_fraction"):

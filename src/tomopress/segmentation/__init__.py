@@ -3,7 +3,13 @@
 The stage entry points (files in, files out) live in :mod:`tomopress.segment`.
 """
 
-from tomopress.segmentation.denoise import DENOISERS, denoise, estimate_noise_sigma
+from tomopress.segmentation.denoise import (
+    DENOISERS,
+    denoise,
+    denoised_sample,
+    estimate_noise_sigma,
+    sample_blocks,
+)
 from tomopress.segmentation.levels import (
     PhaseLevels,
     fit_partial_volume_mixture,
@@ -14,14 +20,18 @@ from tomopress.segmentation.levels import (
 from tomopress.segmentation.watershed import (
     apply_thresholds,
     marker_watershed,
+    remove_false_rim,
     remove_small_objects_3phase,
     segment_volume,
+    split_se_void_by_midpoint,
 )
 
 __all__ = [
     "DENOISERS",
     "denoise",
+    "denoised_sample",
     "estimate_noise_sigma",
+    "sample_blocks",
     "PhaseLevels",
     "fit_partial_volume_mixture",
     "histogram_mode",
@@ -29,6 +39,8 @@ __all__ = [
     "phase_mode_thresholds",
     "apply_thresholds",
     "marker_watershed",
+    "remove_false_rim",
     "remove_small_objects_3phase",
     "segment_volume",
+    "split_se_void_by_midpoint",
 ]

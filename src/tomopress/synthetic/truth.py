@@ -12,7 +12,7 @@ from tomopress.synthetic.microstructure import Microstructure
 from tomopress.synthetic.params import SyntheticParams
 from tomopress.types import AM, OUTSIDE, SE, VOID, F32Array, LabelVolume
 
-__all__ = ["coarsen_labels", "layer_truth"]
+__all__ = ["coarsen_labels", "layer_truth", "row_phase_counts", "fractions_in_rows"]
 
 _ORDER = (VOID, SE, AM, OUTSIDE)  # tie-break order of the majority vote
 
@@ -103,6 +103,55 @@ def layer_truth(micro: Microstructure, params: SyntheticParams) -> dict[str, dic
             **{k: _finite_or_none(v) for k, v in directional.items()},
         }
     return out
+
+
+def row_phase_counts(micro: Microstructure, params: SyntheticParams) -> dict[str, list[int]]:
+    """Fine-voxel counts of void, SE and AM per detector row, inside the truth ROI.
+
+    Row r holds the ``fine_factor`` fine rows of detector row r, in the centred
+    ``roi_size_px`` square that :func:`layer_truth` uses, so phase fractions over any row
+    range (e.g. a crop found from the reconstruction) follow by summing
+    (:func:`fractions_in_rows`).
+
+    Returns
+    -------
+    dict of str to list of int
+        ``void``, ``se``, ``am``: one count per detector row (``n_rows`` each).
+    """
+    ff = params.fine_factor
+    y0 = (params.n_cols - params.roi_size_px) // 2
+    y1 = y0 + params.roi_size_px
+    block = micro.labels[:ff * params.n_rows, ff * y0:ff * y1, ff * y0:ff * y1]
+    per_fine_row = {name: np.count_nonzero(block == v, axis=(1, 2))
+                    for name, v in (("void", VOID), ("se", SE), ("am", AM))}
+    return {name: [int(c) for c in counts.reshape(params.n_rows, ff).sum(axis=1)]
+            for name, counts in per_fine_row.items()}
+
+
+def fractions_in_rows(row_counts: dict[str, list[int]], z0: int, z1: int) -> dict[str, float]:
+    """Phase volume fractions over detector rows ``[z0, z1)`` from :func:`row_phase_counts`.
+
+    Air (outside the cell) counts in no phase, as in :func:`layer_truth`.
+
+    Raises
+    ------
+    ValueError
+        If the row range is empty, out of bounds or holds no phase voxel.
+
+    Examples
+    --------
+    >>> counts = {"void": [4, 0, 2], "se": [4, 6, 2], "am": [0, 2, 4]}
+    >>> fractions_in_rows(counts, 1, 3)
+    {'void': 0.125, 'se': 0.5, 'am': 0.375}
+    """
+    n = len(row_counts["void"])
+    if not 0 <= z0 < z1 <= n:
+        raise ValueError(f"rows [{z0}, {z1}) are not a non-empty range inside [0, {n})")
+    sums = {k: float(np.sum(row_counts[k][z0:z1])) for k in ("void", "se", "am")}
+    total = sum(sums.values())
+    if total == 0:
+        raise ValueError(f"rows [{z0}, {z1}) hold no phase voxel")
+    return {k: v / total for k, v in sums.items()}
 
 
 def _finite_or_none(value: float) -> float | None:

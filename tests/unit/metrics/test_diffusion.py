@@ -17,15 +17,18 @@ def test_straight_channels_have_tau_factor_one():
     assert out["se_percolating_fraction"] == 1.0
 
 
-def test_layers_in_series_give_harmonic_mean_with_half_end_layers():
+@pytest.mark.parametrize("solver", ["cg", "amg"])
+def test_layers_in_series_give_harmonic_mean_with_half_end_layers(solver):
     """Dirichlet planes on the first and last voxel centres: those layers count h/2."""
+    if solver == "amg":
+        pytest.importorskip("pyamg")
     d_layer = np.array([1.0, 4.0, 0.5, 2.0])
     layer = np.repeat(np.arange(4), [4, 3, 3, 3])  # 13 planes
     field = np.broadcast_to(d_layer[layer][:, None, None], (13, 3, 4)).copy()
     ell = np.ones(13)
     ell[[0, -1]] = 0.5
     truth = 12 / np.sum(ell / d_layer[layer])  # H / Σ h_i / D_i with H = (Z - 1) h
-    assert effective_diffusivity(field)["d_eff"] == pytest.approx(truth, rel=1e-6)
+    assert effective_diffusivity(field, solver=solver)["d_eff"] == pytest.approx(truth, rel=1e-6)
 
 
 def test_layers_in_parallel_give_arithmetic_mean():
@@ -98,6 +101,8 @@ def test_invalid_input_is_refused():
         effective_diffusivity(-np.ones((3, 3, 3)))
     with pytest.raises(ValueError, match="finite"):
         effective_diffusivity(np.full((3, 3, 3), np.nan))
+    with pytest.raises(ValueError, match="solver"):
+        effective_diffusivity(np.ones((3, 3, 3)), solver="lu")
     with pytest.raises(ValueError, match="rtol"):
         effective_diffusivity(np.ones((3, 3, 3)), rtol=2.0)
     with pytest.raises(ValueError, match="no counted voxel"):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tomopress.metrics.phantoms3d import ball_phantom
+from tomopress.metrics import summary
 from tomopress.metrics.summary import summary_metrics
 from tomopress.types import AM, SE, VOID
 
@@ -59,3 +60,64 @@ def test_particle_rows_give_the_volume_of_each_ball():
     summary_metrics(labels, voxel_size_um=1.0, only=["particles"], details=details)
     volumes = sorted(row["volume_um3"] for row in details["particles"])
     assert volumes == pytest.approx([4 / 3 * np.pi * 125, 4 / 3 * np.pi * 343], rel=0.06)
+
+
+def _lattice_of_balls(shape, spacing, radius_fn, rng):
+    """Non-touching AM balls in SE on a jittered lattice; returns labels, centres, radii."""
+    grid = np.indices(shape, dtype=np.float64)
+    labels = np.full(shape, SE, dtype=np.uint8)
+    centres, radii = [], []
+    for idx in np.ndindex(*(n // spacing for n in shape)):
+        c = spacing * (np.array(idx) + 0.5) + rng.uniform(-1, 1, 3)
+        r = radius_fn()
+        labels[sum((g - ci) ** 2 for g, ci in zip(grid, c)) <= r**2] = AM
+        centres.append(c)
+        radii.append(r)
+    return labels, np.array(centres), np.array(radii)
+
+
+def test_sampled_particle_tiles_find_each_owned_ball_once(monkeypatch):
+    """Tiles with a halo: every ball whose centre lies in an owned tile is found once, with its
+    volume, and no other; the truth is the balls' own centres and radii."""
+    monkeypatch.setattr(summary, "PARTICLES_TILE_XY", 36)
+    monkeypatch.setattr(summary, "PARTICLES_HALO_VOX", 10)
+    monkeypatch.setattr(summary, "PARTICLES_N_TILES", 4)
+    rng = np.random.default_rng(3)
+    labels, centres, radii = _lattice_of_balls((16, 96, 96), 16, lambda: rng.uniform(3.5, 5.5), rng)
+    details = {}
+    record = summary_metrics(labels, voxel_size_um=1.0, only=["particles"], details=details)
+    tiles = summary.spread_tiles((96, 96), tile_xy=36, n_tiles=4)
+    owned = np.zeros(len(centres), dtype=bool)
+    for t in tiles:
+        owned |= ((centres[:, 1] >= t.y0 - 0.5) & (centres[:, 1] < t.y0 + 35.5)
+                  & (centres[:, 2] >= t.x0 - 0.5) & (centres[:, 2] < t.x0 + 35.5))  # fmt: skip
+    assert record["n_particles"] == owned.sum() > 4
+    assert record["particles_sampled_fraction"] == pytest.approx(4 * 36**2 / 96**2)
+    rows = details["particles"]
+    for row in rows:  # match each row to the nearest true centre (centroids: voxel-edge origin)
+        yx = np.array([row["centroid_y_um"], row["centroid_x_um"]]) - 0.5
+        k = np.argmin(((centres[:, 1:] - yx) ** 2).sum(axis=1))
+        assert owned[k] and np.hypot(*(centres[k, 1:] - yx)) < 0.3
+        assert row["volume_um3"] == pytest.approx(4 / 3 * np.pi * radii[k] ** 3, rel=0.08)
+    assert len({row["particle_id"] for row in rows}) == len(rows)
+
+
+def test_sampled_thickness_and_diffusion_tiles_on_layered_and_channel_volumes(monkeypatch):
+    """Tiles smaller than the crop: a 6-voxel SE slab and a 4-voxel void slab read 3 and 2 µm
+    (as whole); straight SE channels give τ_f = 1 in every diffusion tile."""
+    for name, value in (("THICKNESS_TILE_XY", 24), ("THICKNESS_HALO_VOX", 6),
+                        ("DIFFUSION_TILE_XY", 24)):  # fmt: skip
+        monkeypatch.setattr(summary, name, value)
+    labels = np.full((30, 80, 80), AM, dtype=np.uint8)
+    labels[2:8] = SE
+    labels[12:16] = VOID
+    record = summary_metrics(labels, voxel_size_um=0.5, only=["thickness"])
+    assert record["local_thickness_se_median_um"] == 3.0
+    assert record["local_thickness_void_median_um"] == 2.0
+    assert record["thickness_sampled_fraction"] < 1
+    channels = np.full((20, 80, 80), AM, dtype=np.uint8)
+    channels[:, 1::4, 2::3] = SE
+    record = summary_metrics(channels, voxel_size_um=0.5, only=["diffusion"])
+    assert record["n_diffusion_tiles"] == 3
+    assert record["tau_factor"] == pytest.approx(1.0, rel=1e-6)
+    assert record["tau_factor_tile_std"] == pytest.approx(0.0, abs=1e-6)

@@ -47,9 +47,11 @@ from tomopress.metrics.phantoms3d import (
     capped_sphere_phantom,
     capped_sphere_truth,
     isotropic_random_three_phase,
+    sphere_array_phantom,
+    tilted_slab_phantom,
 )
 from tomopress.metrics.tortuosity import geometric_tortuosity
-from tomopress.types import AM, SE, VOID
+from tomopress.types import AM, SE
 
 ROOT = Path(__file__).resolve().parents[1]
 ELECTRODE = ROOT.parent / "shared" / "data" / "taufactor_electrode" / "electrode.tiff"
@@ -195,15 +197,6 @@ def peers() -> dict:
 # --- 3. validation phantoms ----------------------------------------------------------------
 
 
-def tilted_slab(theta_deg: float, width_vox: float, shape: tuple[int, int, int]) -> np.ndarray:
-    nz, _, nx = shape
-    tan, w_x = np.tan(np.radians(theta_deg)), width_vox / np.cos(np.radians(theta_deg))
-    z = np.arange(nz)[:, None, None]
-    x = np.arange(nx)[None, None, :]
-    inside = np.abs(x - 4.0 - w_x / 2 - z * tan) <= w_x / 2
-    return np.where(np.broadcast_to(inside, shape), SE, VOID).astype(np.uint8)
-
-
 def validation() -> list[dict]:
     rng = np.random.default_rng(2026)
     out = []
@@ -243,7 +236,7 @@ def validation() -> list[dict]:
     # tilted slab: per-outlet straight-line truth (finite width), after string pulling
     worst = 0.0
     for theta in (22.5, 30.0, 45.0):
-        slab = tilted_slab(theta, 4.0, (64, 3, 84))
+        slab = tilted_slab_phantom((64, 3, 84), theta_deg=theta, width_vox=4.0)
         res = geometric_tortuosity(slab, voxel_size_um=1.0)
         top_x = np.flatnonzero(slab[0, 1] == SE).max()
         t_true = np.hypot(63, np.maximum(0, res.outlet_yx[:, 1] - top_x)) / 63
@@ -260,12 +253,7 @@ def validation() -> list[dict]:
     d = effective_diffusivity(field)["d_eff"]
     add("layers in series, D_eff", d, truth, d / truth - 1, 0.005, "relative")
     # dilute cubic array of insulating spheres (f = 0.1): Maxwell
-    a, radius = 24, (3 * 0.1 * 24**3 / (4 * np.pi)) ** (1 / 3)
-    z, y, x = np.indices((2 * a + 1, a, a), dtype=np.float64)
-    zz = (z - a / 2) % a - a / 2
-    c = (a - 1) / 2
-    vol = np.where(zz**2 + (y - c) ** 2 + (x - c) ** 2 <= radius**2, VOID, SE).astype(np.uint8)
-    res = tortuosity_factor(vol)
+    res = tortuosity_factor(sphere_array_phantom(period_vox=24, volume_fraction=0.1))
     maxwell = (3 - res["epsilon_se"]) / 2
     add("dilute sphere array f=0.1, tau_f vs Maxwell", res["tau_factor"], maxwell,
         res["tau_factor"] / maxwell - 1, 0.02, "relative")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from tomopress.metrics.diffusion import effective_diffusivity, tortuosity_factor
-from tomopress.types import AM, OUTSIDE, SE, VOID
+from tomopress.metrics.phantoms3d import sphere_array_phantom
+from tomopress.types import AM, OUTSIDE, SE
 
 
 def test_straight_channels_have_tau_factor_one():
@@ -49,12 +50,7 @@ def test_dilute_cubic_array_of_insulating_spheres_follows_maxwell():
     box is an exact periodic cell. Maxwell: τ_f = (3 − ε)/2; measured +1.0 % (Rayleigh's higher
     order terms and the digitised sphere).
     """
-    a, radius = 24, (3 * 0.1 * 24**3 / (4 * np.pi)) ** (1 / 3)
-    z, y, x = np.indices((2 * a + 1, a, a), dtype=np.float64)
-    zz = (z - a / 2) % a - a / 2
-    c = (a - 1) / 2
-    vol = np.where(zz**2 + (y - c) ** 2 + (x - c) ** 2 <= radius**2, VOID, SE).astype(np.uint8)
-    out = tortuosity_factor(vol)
+    out = tortuosity_factor(sphere_array_phantom(period_vox=24, volume_fraction=0.1))
     eps = out["epsilon_se"]
     assert eps == pytest.approx(0.9, abs=0.005)
     assert out["tau_factor"] == pytest.approx((3 - eps) / 2, rel=0.03)

@@ -2,18 +2,9 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
+from tomopress.metrics.phantoms3d import tilted_slab_phantom
 from tomopress.metrics.tortuosity import geometric_tortuosity, tiled_geometric_tortuosity
 from tomopress.types import AM, OUTSIDE, SE, VOID
-
-
-def tilted_slab(theta_deg, width_vox, shape):
-    """SE slab of perpendicular thickness w, tilted by θ from z in the x-z plane, infinite in y."""
-    nz, _, nx = shape
-    tan, w_x = np.tan(np.radians(theta_deg)), width_vox / np.cos(np.radians(theta_deg))
-    z = np.arange(nz)[:, None, None]
-    x = np.arange(nx)[None, None, :]
-    inside = np.abs(x - 4.0 - w_x / 2 - z * tan) <= w_x / 2
-    return np.where(np.broadcast_to(inside, shape), SE, VOID).astype(np.uint8)
 
 
 def helical_tube(radius_vox, tube_radius_vox, pitch_vox, nz):
@@ -52,7 +43,7 @@ def test_tilted_slab_matches_per_outlet_straight_line_truth(theta_deg):
     τ runs from the finite-width value √(1 + (tanθ − w/(H cosθ))²) up to 1/cosθ (METRICS.md).
     """
     shape, height, width = (64, 3, 84), 63, 4.0
-    vol = tilted_slab(theta_deg, width, shape)
+    vol = tilted_slab_phantom(shape, theta_deg=theta_deg, width_vox=width)
     res = geometric_tortuosity(vol, voxel_size_um=1.0)
     top_x = np.flatnonzero(vol[0, 1] == SE).max()
     offset = np.maximum(0, res.outlet_yx[:, 1] - top_x)

@@ -266,6 +266,23 @@ FAMILIES: dict[str, tuple[Family, tuple[int, ...]]] = {
 }
 
 _PHASE_NAMES = {VOID: "void", SE: "se", AM: "am"}
+#: a phase below this share of the analysed voxels counts as absent: a few hundred noise voxels
+#: labelled AM in a separator would otherwise give it a contact fraction of ~0.9
+MIN_PHASE_FRACTION = 0.005
+
+
+def _absent_phase_reasons(labels: LabelVolume) -> dict[int, str]:
+    """Why each phase counts as absent (none, or below :data:`MIN_PHASE_FRACTION`)."""
+    counts = np.bincount(labels.ravel(), minlength=256)
+    analysed = int(sum(counts[p] for p in _PHASE_NAMES))
+    reasons = {}
+    for phase, name in _PHASE_NAMES.items():
+        if counts[phase] == 0:
+            reasons[phase] = f"no {name} phase"
+        elif counts[phase] < MIN_PHASE_FRACTION * analysed:
+            reasons[phase] = (f"{name} phase is {counts[phase] / analysed:.2%} of the volume, "
+                              f"below {MIN_PHASE_FRACTION:.1%}: treated as absent")
+    return reasons
 
 
 def _null_family(name: str, voxel_size_um: float, reason: str) -> dict[str, Any]:
@@ -307,7 +324,8 @@ def summary_metrics(
         Family names (keys of :data:`FAMILIES`); default all.
     present_phases : iterable of int, optional
         Phases the volume was declared to contain (from ``--labels``); a family that needs an
-        undeclared phase comes out as nulls with a reason. Default: the phases found.
+        undeclared phase comes out as nulls with a reason. Default: the phases holding at
+        least :data:`MIN_PHASE_FRACTION` of the analysed voxels.
     details : dict, optional
         Receives the per-item arrays (``tortuosity_paths``: τ per outlet path,
         ``particles``) as lists of row dicts; the returned record holds scalars only.
@@ -322,15 +340,20 @@ def summary_metrics(
     unknown = sorted(set(names) - set(FAMILIES))
     if unknown:
         raise ValueError(f"unknown metric families {unknown}; choose from {sorted(FAMILIES)}")
-    present = set(present_phases) if present_phases is not None else {
-        int(v) for v in np.unique(labels) if v in _PHASE_NAMES
-    }
+    if present_phases is not None:
+        declared = set(present_phases)
+        absent = {p: f"no {n} phase" for p, n in _PHASE_NAMES.items() if p not in declared}
+    else:
+        absent = _absent_phase_reasons(labels)
     record: dict[str, Any] = {"voxel_size_um": float(voxel_size_um), "shape_zyx": list(labels.shape)}
     for name in names:
         function, needs = FAMILIES[name]
-        missing = [_PHASE_NAMES[p] for p in needs if p not in present]
+        missing = [p for p in needs if p in absent]
         if missing:
-            record.update(_null_family(name, voxel_size_um, f"no {', '.join(missing)} phase"))
+            reason = ("no " + ", ".join(_PHASE_NAMES[p] for p in missing) + " phase"
+                      if all(absent[p].startswith("no ") for p in missing)
+                      else "; ".join(absent[p] for p in missing))
+            record.update(_null_family(name, voxel_size_um, reason))
             continue
         for key, value in function(labels, voxel_size_um).items():
             if key in DETAIL_KEYS:

@@ -121,3 +121,15 @@ def test_sampled_thickness_and_diffusion_tiles_on_layered_and_channel_volumes(mo
     assert record["n_diffusion_tiles"] == 3
     assert record["tau_factor"] == pytest.approx(1.0, rel=1e-6)
     assert record["tau_factor_tile_std"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_trace_of_am_counts_as_absent_and_nulls_the_contact_family():
+    labels = np.full((20, 20, 20), SE, dtype=np.uint8)
+    labels[:, :, :4] = VOID
+    labels[10, 10, 10] = AM  # one noise voxel: 0.0125 % of the volume
+    record = summary_metrics(labels, voxel_size_um=0.5, only=["contact", "fractions"])
+    assert record["contact_area_fraction"] is None
+    assert "am phase is 0.01% of the volume" in record["contact_null_reason"]
+    assert record["volume_fraction_am"] == pytest.approx(1 / 8000)  # still counted
+    labels[:, :2, :2] = AM  # 1 % AM: present
+    assert summary_metrics(labels, voxel_size_um=0.5, only=["contact"])["contact_area_fraction"] is not None

@@ -23,7 +23,7 @@ A BL20XU scan is 1800 projections of 2048 x 2048 uint16 (15 GB). This benchmark
    file excluded), and writes ``benchmarks/results/full_scan.json`` and a table.
 
 It needs about 15 GB for the raw file plus 35 GB for the full reconstruction (float32 slabs)
-in ``--work`` (default ``.bench-full/`` in the repository, git-ignored), and about 45 minutes.
+in ``--work`` (default ``.bench-full/`` in the repository, git-ignored), and about 25 minutes on 2 cores.
 
     .venv/bin/python benchmarks/full_scan.py [--work DIR] [--skip-full] [--keep]
         [--n-angles 1800 --n-rows 2048 --n-cols 2048 --band-rows 128 --roi-px 1024]

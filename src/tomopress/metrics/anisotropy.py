@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tomopress.metrics._checks import checked_voxel_size_um
+from tomopress.metrics._checks import checked_labels, checked_voxel_size_um
 from tomopress.metrics.interfaces import (
     AXIS_DIRECTION,
     PAIR_NAMES,
-    _require_labels,
     crofton_pair_counts,
 )
 from tomopress.types import AM, OUTSIDE, SE, VOID, F64Array, LabelVolume
@@ -221,7 +220,7 @@ def contact_orientation(
     >>> m["coverage"].round(2).tolist(), round(m["fabric_A_z_am_se"], 2)
     ([0.0, 0.5], 0.92)
     """
-    _require_labels(labels)
+    labels = checked_labels(labels)
     checked_voxel_size_um(voxel_size_um)
     if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 1):
         raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")

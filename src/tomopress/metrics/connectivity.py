@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from tomopress.types import AM, OUTSIDE, SE, VOID, LabelVolume
+from tomopress.metrics._checks import checked_labels
+from tomopress.types import AM, OUTSIDE, SE, LabelVolume
 
 __all__ = ["SE_CLUSTER_CLASSES", "label_se_clusters", "se_connectivity"]
 
@@ -33,21 +34,6 @@ __all__ = ["SE_CLUSTER_CLASSES", "label_se_clusters", "se_connectivity"]
 SE_CLUSTER_CLASSES: Final = ("through", "dead_end", "side_only", "isolated")
 #: 6-connectivity (face neighbours)
 FACE_STRUCTURE: Final = ndimage.generate_binary_structure(3, 1)
-
-
-def _validate_labels(labels: Any, *, min_z: int = 1) -> LabelVolume:
-    """Shared check of a label volume (3-D, labels 0, 1, 2, 255, at least `min_z` planes)."""
-    arr = np.asarray(labels)
-    if arr.ndim != 3:
-        raise ValueError(f"labels must be a 3-D label volume (z, y, x), got shape {arr.shape}")
-    if arr.dtype.kind not in "ui" and arr.dtype != bool:
-        raise ValueError(f"labels must have an integer dtype, got {arr.dtype}")
-    if arr.shape[0] < min_z or min(arr.shape) < 1:
-        raise ValueError(f"labels must have at least {min_z} z planes, got shape {arr.shape}")
-    bad = (arr != VOID) & (arr != SE) & (arr != AM) & (arr != OUTSIDE)
-    if bad.any():
-        raise ValueError(f"labels must be 0, 1, 2 or 255; found {np.unique(arr[bad])[:5].tolist()}")
-    return arr.astype(np.uint8, copy=False)
 
 
 def _touch_flags(comp: npt.NDArray[np.int32], n: int, where: npt.NDArray[np.bool_]) -> np.ndarray:
@@ -88,7 +74,7 @@ def label_se_clusters(labels: LabelVolume) -> tuple[npt.NDArray[np.int32], npt.N
     >>> [SE_CLUSTER_CLASSES[c] for c in cls[1:]]
     ['through', 'dead_end']
     """
-    labels = _validate_labels(labels)
+    labels = checked_labels(labels)
     clusters, n = ndimage.label(labels == SE, structure=FACE_STRUCTURE)
     clusters = clusters.astype(np.int32, copy=False)
     inlet = _touch_flags(clusters, n, _plane_mask(labels.shape, "inlet"))
@@ -154,7 +140,7 @@ def se_connectivity(labels: LabelVolume) -> dict[str, Any]:
     >>> m["se_fraction_through"], m["am_fraction_ionically_isolated"]
     (0.6666666666666666, 0.5)
     """
-    labels = _validate_labels(labels)
+    labels = checked_labels(labels)
     clusters, cls = label_se_clusters(labels)
     sizes = np.bincount(clusters.ravel(), minlength=cls.size)
     sizes[0] = 0

@@ -40,7 +40,8 @@ import numpy.typing as npt
 from scipy import ndimage, sparse
 from scipy.sparse import linalg as splinalg
 
-from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels
+from tomopress.metrics._checks import checked_labels
+from tomopress.metrics.connectivity import FACE_STRUCTURE
 from tomopress.types import OUTSIDE, SE, LabelVolume
 
 __all__ = ["effective_diffusivity", "tortuosity_factor"]
@@ -276,7 +277,7 @@ def tortuosity_factor(
     >>> round(out["tau_factor"], 8), round(out["macmullin"], 8)
     (1.0, 2.0)
     """
-    labels = _validate_labels(labels, min_z=2)
+    labels = checked_labels(labels, min_z=2)
     counted = labels != OUTSIDE
     n_counted = int(counted.sum())
     if n_counted == 0:

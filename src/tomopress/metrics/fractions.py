@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tomopress.metrics._checks import checked_voxel_size_um
+from tomopress.metrics._checks import checked_labels, checked_voxel_size_um
 from tomopress.types import AM, OUTSIDE, PHASES, SE, VOID, F64Array, LabelVolume
 
 __all__ = ["volume_fractions", "porosity_profile_z", "phase_profiles_z"]
-
-
-def _require_3d(labels: np.ndarray, name: str) -> None:
-    if np.ndim(labels) != 3:
-        raise ValueError(f"{name} must be a 3-D label volume (z, y, x), got shape {np.shape(labels)}")
 
 
 def volume_fractions(labels: LabelVolume) -> dict[str, float]:
@@ -41,7 +36,7 @@ def volume_fractions(labels: LabelVolume) -> dict[str, float]:
     >>> volume_fractions(vol)["am_solid_ratio"]
     0.6666666666666666
     """
-    _require_3d(labels, "labels")
+    labels = checked_labels(labels)
     counts = np.bincount(np.asarray(labels, dtype=np.uint8).ravel(), minlength=256)
     stray = np.flatnonzero(counts[3:OUTSIDE]) + 3
     if stray.size:
@@ -76,7 +71,7 @@ def porosity_profile_z(labels: LabelVolume, *, voxel_size_um: float) -> tuple[F6
     >>> porosity_profile_z(vol, voxel_size_um=0.5)
     (array([0.25, 0.75]), array([1., 0.]))
     """
-    _require_3d(labels, "labels")
+    labels = checked_labels(labels)
     checked_voxel_size_um(voxel_size_um)
     counted = labels != OUTSIDE
     n_void = np.count_nonzero((labels == VOID) & counted, axis=(1, 2))
@@ -101,7 +96,7 @@ def phase_profiles_z(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, 
     >>> phase_profiles_z(vol, voxel_size_um=1.0)["volume_fraction_am"]
     [0.0, 1.0]
     """
-    _require_3d(labels, "labels")
+    labels = checked_labels(labels)
     checked_voxel_size_um(voxel_size_um)
     counted = np.count_nonzero(labels != OUTSIDE, axis=(1, 2))
     profiles: dict[str, list[float]] = {

@@ -37,7 +37,8 @@ from skimage.feature import peak_local_max
 from skimage.segmentation import watershed
 
 from tomopress.metrics._checks import checked_voxel_size_um
-from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels
+from tomopress.metrics._checks import checked_labels
+from tomopress.metrics.connectivity import FACE_STRUCTURE
 from tomopress.types import AM, OUTSIDE, SE, VOID, F32Array, LabelVolume
 
 __all__ = [
@@ -89,7 +90,7 @@ def am_particle_sizes(
     >>> out["n_particles"], round(out["particle_d50_um"], 2)   # truth 6.0 µm
     (1, 6.02)
     """
-    labels = _validate_labels(labels)
+    labels = checked_labels(labels)
     h = checked_voxel_size_um(voxel_size_um)
     if not (isinstance(min_distance_vox, (int, np.integer)) and min_distance_vox >= 1):
         raise ValueError(f"min_distance_vox must be an int >= 1, got {min_distance_vox!r}")
@@ -292,7 +293,7 @@ def local_thickness_summary(
     >>> local_thickness_summary(vol, voxel_size_um=0.5)["local_thickness_se_median_um"]
     3.0
     """
-    labels = _validate_labels(labels)
+    labels = checked_labels(labels)
     out: dict[str, float] = {}
     for name, value in (("se", SE), ("void", VOID)):
         mask = labels == value

@@ -55,7 +55,8 @@ from scipy.sparse import csgraph
 
 from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.metrics._sampling import spread_tiles
-from tomopress.metrics.connectivity import FACE_STRUCTURE, _validate_labels
+from tomopress.metrics._checks import checked_labels
+from tomopress.metrics.connectivity import FACE_STRUCTURE
 from tomopress.types import SE, F64Array, LabelVolume
 
 __all__ = ["GeometricTortuosity", "geometric_tortuosity", "tiled_geometric_tortuosity"]
@@ -312,7 +313,7 @@ def geometric_tortuosity(
     >>> result.stats["tau_geo_min"], result.stats["n_outlets_connected"], result.path_length_um
     (1.0, 1, 5.0)
     """
-    labels = _validate_labels(labels, min_z=2)
+    labels = checked_labels(labels, min_z=2)
     h = checked_voxel_size_um(voxel_size_um)
     nz, ny, nx = labels.shape
     is_int = isinstance(guard_band_vox, (int, np.integer))
@@ -438,7 +439,7 @@ def tiled_geometric_tortuosity(
     >>> out["n_tiles"], out["tau_geo_mean_tile_mean"], out["tau_geo_mean_tile_std"]
     (4, 1.0, 0.0)
     """
-    labels = _validate_labels(labels, min_z=2)
+    labels = checked_labels(labels, min_z=2)
     if not (isinstance(tile_xy, (int, np.integer)) and tile_xy >= 3):
         raise ValueError(f"tile_xy must be an int >= 3, got {tile_xy!r}")
     _, ny, nx = labels.shape

@@ -72,5 +72,5 @@ def test_invalid_input_is_refused():
         se_connectivity(np.zeros((3, 3), np.uint8))
     with pytest.raises(ValueError, match="found \\[4\\]"):
         label_se_clusters(np.full((2, 2, 2), 4, np.uint8))
-    with pytest.raises(ValueError, match="integer dtype"):
+    with pytest.raises(TypeError, match="integer dtype"):
         se_connectivity(np.zeros((2, 2, 2), np.float32))

@@ -127,8 +127,11 @@ def test_bad_inputs_are_refused():
     good = np.zeros((2, 2, 2), dtype=np.uint8)
     with pytest.raises(ValueError, match="3-D"):
         interface_areas_um2(np.zeros((2, 2), np.uint8), voxel_size_um=1.0)
-    with pytest.raises(TypeError, match="uint8"):
-        interface_areas_um2(good.astype(np.int32), voxel_size_um=1.0)
+    with pytest.raises(TypeError, match="integer dtype"):
+        interface_areas_um2(good.astype(np.float32), voxel_size_um=1.0)
+    ball = ball_phantom((16, 16, 16), radius_vox=5.0)  # any integer dtype reads the same
+    assert interface_areas_um2(ball.astype(np.int32), voxel_size_um=1.0) == \
+        interface_areas_um2(ball, voxel_size_um=1.0)
     with pytest.raises(ValueError, match=r"found \[7\]"):
         interface_areas_um2(np.full((2, 2, 2), 7, np.uint8), voxel_size_um=1.0)
     with pytest.raises(ValueError, match="voxel_size_um"):

@@ -214,24 +214,17 @@ def segment_layer_file(
     out_path: str,
     *,
     labelling: str = "watershed",
-    gradient_sigma_px: float = 0.7,
-    marker_fraction: float = 0.5,
-    se_max_gradient: float = 0.25,
-    rim_distance_px: float = 2.0,
-    rim_far_level: float = 0.32,
-    midpoint_away_from_am_px: int = 2,
-    min_object_voxels: int = 4,
-    slab_planes: int = 32,
-    tile_px: int = 512,
-    overlap_planes: int = 3,
-    n_threads: int = 1,
     qc_path: str | None = None,
+    **labelling_options: Any,
 ) -> dict[str, Any]:
     """Label one layer crop with the scan's levels; write ``labels`` (uint8) to HDF5.
 
     Denoising follows the thresholds file (same denoiser and settings as the levels were
     measured with). With ``labelling="thresholds"`` the thresholds are applied as they are;
     ``"watershed"`` uses the class means (:func:`tomopress.segmentation.segment_volume`).
+    `labelling_options` (``gradient_sigma_px``, ``marker_fraction``, ``se_max_gradient``, the
+    rim and midpoint settings, ``min_object_voxels``, the block sizes, ``n_threads``) go to
+    :func:`~tomopress.segmentation.segment_volume`, whose defaults apply to those left out.
     When `qc_path` is given, the orthogonal-slice overlay (:func:`tomopress.qc.overlay_png`)
     is written there.
 
@@ -262,17 +255,7 @@ def segment_layer_file(
         median_size_px=th["median_size_px"],
         nlm_h_factor=th["nlm_h_factor"],
         nlm_patch_distance_px=th["nlm_patch_distance_px"],
-        gradient_sigma_px=gradient_sigma_px,
-        marker_fraction=marker_fraction,
-        se_max_gradient=se_max_gradient,
-        rim_distance_px=rim_distance_px,
-        rim_far_level=rim_far_level,
-        midpoint_away_from_am_px=midpoint_away_from_am_px,
-        min_object_voxels=min_object_voxels,
-        slab_planes=slab_planes,
-        tile_px=tile_px,
-        overlap_planes=overlap_planes,
-        n_threads=n_threads,
+        **labelling_options,
     )
     method = f"{th['method']}+{labelling}"
     write_array_h5(

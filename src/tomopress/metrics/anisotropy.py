@@ -61,7 +61,7 @@ def directional_contact_fractions(labels: LabelVolume) -> dict[str, float]:
     ValueError
         If `labels` is not 3-D or holds labels other than 0, 1, 2, 255.
     TypeError
-        If `labels` is not uint8.
+        If `labels` does not have an integer dtype.
 
     Examples
     --------
@@ -209,7 +209,7 @@ def contact_orientation(
     ValueError
         If `labels` is not 3-D, `voxel_size_um`, `n_bins` or `sigma_vox` is out of range.
     TypeError
-        If `labels` is not uint8.
+        If `labels` does not have an integer dtype.
 
     Examples
     --------

@@ -53,7 +53,7 @@ def contact_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, A
         If `labels` is not 3-D or holds labels other than 0, 1, 2, 255, or `voxel_size_um` is
         not positive.
     TypeError
-        If `labels` is not uint8.
+        If `labels` does not have an integer dtype.
 
     Examples
     --------

@@ -133,7 +133,7 @@ def crofton_pair_counts(
     ValueError
         If `labels` is not 3-D or holds labels other than 0, 1, 2, 255.
     TypeError
-        If `labels` is not uint8.
+        If `labels` does not have an integer dtype.
 
     Examples
     --------

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from tomopress.metrics._checks import checked_voxel_size_um
+from tomopress.metrics._checks import checked_labels, checked_voxel_size_um
 from tomopress.metrics.anisotropy import directional_contact_fractions
 from tomopress.metrics.connectivity import se_connectivity
 from tomopress.metrics.contact import contact_metrics
 from tomopress.metrics.diffusion import tortuosity_factor
-from tomopress.metrics.fractions import volume_fractions
+from tomopress.metrics.fractions import phase_counts, volume_fractions
 from tomopress.metrics._sampling import TileWindow, spread_tiles
 from tomopress.metrics.particles import am_particle_sizes, local_thickness, particle_size_summary
 from tomopress.metrics.tortuosity import geometric_tortuosity, tiled_geometric_tortuosity
@@ -273,8 +273,8 @@ MIN_PHASE_FRACTION = 0.005
 
 def _absent_phase_reasons(labels: LabelVolume) -> dict[int, str]:
     """Why each phase counts as absent (none, or below :data:`MIN_PHASE_FRACTION`)."""
-    counts = np.bincount(labels.ravel(), minlength=256)
-    analysed = int(sum(counts[p] for p in _PHASE_NAMES))
+    counts = phase_counts(checked_labels(labels))
+    analysed = sum(counts.values())
     reasons = {}
     for phase, name in _PHASE_NAMES.items():
         if counts[phase] == 0:

@@ -7,8 +7,8 @@ job per slab.  This benchmark writes the band of rows such jobs touch (default
 scan in a scratch folder, then runs the library path of each slab job exactly as the workflow's
 scripts do, each step in its own Python subprocess:
 
-1. ``tomopress.flatfield.flatfield_slab_file(...)`` (rule ``flatfield``), then
-2. ``tomopress.reconstruct.reconstruct_slab_file(..., backend="gridding",
+1. ``tomopress.prep.flatfield.flatfield_slab_file(...)`` (rule ``flatfield``), then
+2. ``tomopress.recon.reconstruct.reconstruct_slab_file(..., backend="gridding",
    filter_name="ramp", n_threads=2)`` (rule ``reconstruct``),
 
 and records each subprocess's peak resident set size (``os.wait4`` rusage ``ru_maxrss``, which
@@ -36,7 +36,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from tomopress import phantoms
+from tomopress.synthetic import phantoms2d
 
 PIXEL_SIZE_UM = 0.5
 MU_CM = 40.0  #: attenuation of the phantom discs, cm⁻¹
@@ -47,7 +47,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "band_memory.json"
 
 _FLATFIELD_CODE = """
 import json, sys, time
-from tomopress.flatfield import flatfield_slab_file
+from tomopress.prep.flatfield import flatfield_slab_file
 raw, out, r0, r1 = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 t0 = time.perf_counter()
 flatfield_slab_file(raw_path=raw, out_path=out, format="dxchange", reader_options={},
@@ -57,7 +57,7 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 
 _RECONSTRUCT_CODE = """
 import json, sys, time
-from tomopress.reconstruct import reconstruct_slab_file
+from tomopress.recon.reconstruct import reconstruct_slab_file
 sino, center, out, n_threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 t0 = time.perf_counter()
 reconstruct_slab_file(sino_path=sino, center_path=center, out_path=out, backend="gridding",
@@ -73,10 +73,10 @@ def write_band_scan(path: Path, *, n_angles: int, n_rows: int, n_cols: int,
     center = (n_cols - 1) / 2.0 + 0.5
     angles = np.linspace(0.0, np.pi, n_angles, endpoint=False)
     mu_px = MU_CM * PIXEL_SIZE_UM * 1e-4
-    objects = [phantoms.disc(mu_px, 0.0, 0.0, 0.4 * n_cols, smoothness=1.0),
-               phantoms.disc(mu_px, 0.15 * n_cols, -0.1 * n_cols, 0.08 * n_cols),
-               phantoms.disc(-0.5 * mu_px, -0.12 * n_cols, 0.05 * n_cols, 0.1 * n_cols)]
-    line = phantoms.sinogram(objects, angles, n_cols=n_cols, center_px=center)  # (angles, cols)
+    objects = [phantoms2d.disc(mu_px, 0.0, 0.0, 0.4 * n_cols, smoothness=1.0),
+               phantoms2d.disc(mu_px, 0.15 * n_cols, -0.1 * n_cols, 0.08 * n_cols),
+               phantoms2d.disc(-0.5 * mu_px, -0.12 * n_cols, 0.05 * n_cols, 0.1 * n_cols)]
+    line = phantoms2d.sinogram(objects, angles, n_cols=n_cols, center_px=center)  # (angles, cols)
     transmission = np.exp(-line).astype(np.float32)
     chunk_rows = min(chunk_rows, n_rows)
     with h5py.File(path, "w") as fh:

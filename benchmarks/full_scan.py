@@ -47,8 +47,8 @@ import h5py
 import numpy as np
 import yaml
 
-from tomopress.config import validate_config
-from tomopress.simulate import PIXEL_SIZE_PATH
+from tomopress.intake.config import validate_config
+from tomopress.synthetic.beamtime import PIXEL_SIZE_PATH
 from tomopress.synthetic.forward import blur_projections, detector_counts
 from tomopress.synthetic.fourier import fourier_projections
 from tomopress.synthetic.microstructure import build_microstructure

@@ -42,7 +42,8 @@ from tomopress.metrics.contact import contact_metrics
 from tomopress.metrics.diffusion import effective_diffusivity, tortuosity_factor
 from tomopress.metrics.interfaces import interface_area_um2
 from tomopress.metrics.particles import am_particle_sizes
-from tomopress.metrics.phantoms3d import (
+from tomopress.metrics.tortuosity import geometric_tortuosity
+from tomopress.synthetic.phantoms3d import (
     ball_phantom,
     capped_sphere_phantom,
     capped_sphere_truth,
@@ -50,7 +51,6 @@ from tomopress.metrics.phantoms3d import (
     sphere_array_phantom,
     tilted_slab_phantom,
 )
-from tomopress.metrics.tortuosity import geometric_tortuosity
 from tomopress.types import AM, SE
 
 ROOT = Path(__file__).resolve().parents[1]

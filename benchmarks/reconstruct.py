@@ -1,7 +1,7 @@
 """Speed and accuracy of slice reconstruction: tomopress gridding against its peers.
 
 One analytic phantom (a smooth-edged modified Shepp-Logan, exact line integrals from
-:mod:`tomopress.phantoms`, so no discrete projector is involved) is turned into one
+:mod:`tomopress.synthetic.phantoms2d`, so no discrete projector is involved) is turned into one
 ``n_angles`` x ``n_cols`` sinogram (angles uniform over [0, π), endpoint excluded, as a
 1800-projection 180° scan).  Every method reconstructs the same sinogram in the same process
 run; each result is converted to cm⁻¹ with the known pixel size and compared with the exact
@@ -62,8 +62,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tomopress import phantoms
-from tomopress.reconstruct import reconstruct_slices
+from tomopress.recon.reconstruct import reconstruct_slices
+from tomopress.synthetic import phantoms2d
 
 PIXEL_SIZE_UM = 0.5  #: BL20XU detector pixel
 MU_CM = 80.0  #: peak attenuation of the phantom (NCM at 20 keV), cm⁻¹
@@ -78,20 +78,20 @@ def _pixel_cm() -> float:
     return PIXEL_SIZE_UM * 1e-4
 
 
-def make_phantom(n_cols: int) -> list[phantoms.Ellipse]:
+def make_phantom(n_cols: int) -> list[phantoms2d.Ellipse]:
     """Smooth-edged modified Shepp-Logan filling the detector, density per pixel (µ · pixel)."""
-    return phantoms.shepp_logan(n_cols, value=MU_CM * _pixel_cm(), smoothness=SMOOTHNESS)
+    return phantoms2d.shepp_logan(n_cols, value=MU_CM * _pixel_cm(), smoothness=SMOOTHNESS)
 
 
-def _shifted(objects: list[phantoms.Ellipse], off_px: float) -> list[phantoms.Ellipse]:
+def _shifted(objects: list[phantoms2d.Ellipse], off_px: float) -> list[phantoms2d.Ellipse]:
     return [replace(e, center_x_px=e.center_x_px + off_px, center_y_px=e.center_y_px + off_px)
             for e in objects]
 
 
-def truth_image(objects: list[phantoms.Ellipse], n_cols: int, grid_offset_px: float) -> np.ndarray:
+def truth_image(objects: list[phantoms2d.Ellipse], n_cols: int, grid_offset_px: float) -> np.ndarray:
     """Exact pixel-averaged image in cm⁻¹ on a grid whose axis sits at (n−1)/2 + offset."""
     sup = 4 if n_cols > 512 else 8
-    img = phantoms.pixel_image(_shifted(objects, grid_offset_px), n_cols, supersample=sup)
+    img = phantoms2d.pixel_image(_shifted(objects, grid_offset_px), n_cols, supersample=sup)
     return img / _pixel_cm()
 
 
@@ -140,7 +140,7 @@ def _run_algotom_dfi(sino, angles, center, repeats, n_threads, objects):
 
     n_cols = sino.shape[1]
     # DFI maps row i to θ = iπ/(rows − 1): append the exact projection at θ = π
-    last = phantoms.sinogram(objects, np.array([np.pi]), n_cols=n_cols, center_px=center)
+    last = phantoms2d.sinogram(objects, np.array([np.pi]), n_cols=n_cols, center_px=center)
     full = np.vstack([sino, last.astype(np.float32)])
     chunk = np.ascontiguousarray(np.repeat(full[:, None, :], n_threads, axis=1))
     t, rec = _time_min(lambda: dfi_reconstruction(
@@ -241,7 +241,7 @@ def run_benchmark(*, n_cols: int, n_angles: int, repeats: int, slow_repeats: int
     center = (n_cols - 1) / 2.0 + axis_offset_px
     angles = np.linspace(0.0, np.pi, n_angles, endpoint=False)
     objects = make_phantom(n_cols)
-    sino = phantoms.sinogram(objects, angles, n_cols=n_cols, center_px=center).astype(np.float32)
+    sino = phantoms2d.sinogram(objects, angles, n_cols=n_cols, center_px=center).astype(np.float32)
     half_integer = abs(2 * axis_offset_px - round(2 * axis_offset_px)) < 1e-9
 
     truths: dict[float, tuple[np.ndarray, np.ndarray]] = {}

@@ -1,9 +1,9 @@
 """Rule `aggregate`: every scan's table parts into results/tables/<table>.parquet."""
 import json
 
-from tomopress.aggregate import concat_tables
 from tomopress.logs import log_to_file
-from tomopress.tables import TABLE_NAMES
+from tomopress.tables.aggregate import concat_tables
+from tomopress.tables.schemas import TABLE_NAMES
 
 log_to_file(snakemake.log[0])
 concat_tables(

@@ -1,9 +1,9 @@
 """Rule `aggregate_scan`: one scan's records into its part of every table."""
 import json
 
-from tomopress.aggregate import write_scan_tables
 from tomopress.logs import log_to_file
-from tomopress.tables import TABLE_NAMES
+from tomopress.tables.aggregate import write_scan_tables
+from tomopress.tables.schemas import TABLE_NAMES
 
 log_to_file(snakemake.log[0])
 write_scan_tables(

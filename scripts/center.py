@@ -1,7 +1,7 @@
 """Rule `center`: the rotation centre of one scan (measured, or the sheet's), as JSON."""
-from tomopress.center import center_file
-from tomopress.config import scan_reader_options
+from tomopress.intake.config import scan_reader_options
 from tomopress.logs import log_to_file
+from tomopress.prep.center import center_file
 
 log_to_file(snakemake.log[0])
 center_file(

@@ -1,6 +1,6 @@
 """Rule `crop`: one layer cut out of the volume."""
-from tomopress.crop import crop_layer_file
 from tomopress.logs import log_to_file
+from tomopress.segment.crop import crop_layer_file
 
 log_to_file(snakemake.log[0])
 crop_layer_file(

@@ -1,7 +1,7 @@
 """Rule `crop_layers`: the rows of each layer and the x-y region, as JSON."""
-from tomopress.crop import locate_layers_file
+from tomopress.intake.ranges import parse_range
 from tomopress.logs import log_to_file
-from tomopress.ranges import parse_range
+from tomopress.segment.crop import locate_layers_file
 
 log_to_file(snakemake.log[0])
 locate_layers_file(

@@ -1,6 +1,6 @@
 """Rules `figures` and `figures_tortuosity`: tables in, paper-style PNG figures out."""
-from tomopress.figures import write_figures
 from tomopress.logs import log_to_file
+from tomopress.tables.figures import write_figures
 
 log_to_file(snakemake.log[0])
 write_figures(

@@ -1,7 +1,7 @@
 """Rule `flatfield`: one slab of detector rows, raw counts in, line integrals out."""
-from tomopress.config import scan_reader_options
-from tomopress.flatfield import flatfield_slab_file
+from tomopress.intake.config import scan_reader_options
 from tomopress.logs import log_to_file
+from tomopress.prep.flatfield import flatfield_slab_file
 
 log_to_file(snakemake.log[0])
 flatfield_slab_file(

@@ -1,7 +1,7 @@
 """Rule `inspect`: header check of one raw scan (no pixel reads), written as JSON."""
-from tomopress.config import scan_reader_options
-from tomopress.files import write_json_atomic
-from tomopress.inspect import inspect_raw
+from tomopress.intake.config import scan_reader_options
+from tomopress.intake.inspect import inspect_raw
+from tomopress.io.atomic import write_json_atomic
 from tomopress.logs import log_to_file
 
 log_to_file(snakemake.log[0])

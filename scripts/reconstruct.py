@@ -1,6 +1,6 @@
 """Rule `reconstruct`: one flat-fielded slab in, one reconstructed slab out."""
 from tomopress.logs import log_to_file
-from tomopress.reconstruct import reconstruct_slab_file
+from tomopress.recon.reconstruct import reconstruct_slab_file
 
 log_to_file(snakemake.log[0])
 reconstruct_slab_file(

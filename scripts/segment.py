@@ -1,6 +1,6 @@
 """Rule `segment`: one layer crop labelled void / SE / AM, with its QC overlay image."""
 from tomopress.logs import log_to_file
-from tomopress.segment import segment_layer_file
+from tomopress.segment.stage import segment_layer_file
 
 log_to_file(snakemake.log[0])
 segment_layer_file(

@@ -1,6 +1,6 @@
 """Rule `segment_thresholds`: the scan's class means and thresholds from its layer crops."""
 from tomopress.logs import log_to_file
-from tomopress.segment import thresholds_file
+from tomopress.segment.stage import thresholds_file
 
 log_to_file(snakemake.log[0])
 thresholds_file(

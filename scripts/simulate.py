@@ -1,7 +1,7 @@
 """Rule `simulate`: one synthetic scan (DXchange HDF5) plus its ground truth."""
+from tomopress.intake.workflow import synthetic_params
 from tomopress.logs import log_to_file
-from tomopress.simulate import simulate_scan
-from tomopress.workflow import synthetic_params
+from tomopress.synthetic.beamtime import simulate_scan
 
 log_to_file(snakemake.log[0])
 simulate_scan(

@@ -19,13 +19,13 @@ import pytest
 import tifffile
 
 from tomopress.cli import main as cli_main
-from tomopress.config import load_config
 from tomopress.errors import ConfigError, OutputWriteError, RawDataError, SampleSheetError
-from tomopress.files import atomic_path, write_json_atomic
-from tomopress.inspect import inspect_problems, inspect_raw
-from tomopress.integrity import check_writable
+from tomopress.intake.config import load_config
+from tomopress.intake.inspect import inspect_problems, inspect_raw
+from tomopress.intake.integrity import check_writable
+from tomopress.intake.sheet import read_sample_sheet
 from tomopress.io import TiffLayout, open_scan
-from tomopress.sheet import read_sample_sheet
+from tomopress.io.atomic import atomic_path, write_json_atomic
 
 sys.path.insert(0, str(Path(__file__).parent / "workflow"))
 from snakemake_runner import PROJECT_ROOT, run_snakemake  # noqa: E402
@@ -199,7 +199,7 @@ def test_angle_range_neither_half_nor_full_turn(tmp_path):
 def test_full_turn_is_accepted_and_reconstructs_like_a_half_turn(tmp_path):
     """360-degree scans are accepted: the centre finder uses the first half turn and the
     reconstruction weights angles modulo pi, so a full turn gives the half-turn image."""
-    from tomopress.reconstruct import reconstruct_slices
+    from tomopress.recon.reconstruct import reconstruct_slices
     from tomopress.synthetic.forward import radon_parallel
 
     path = write_scan(tmp_path / "full.h5", n_proj=16,

@@ -23,12 +23,12 @@ EXIT_USER_ERROR = 2
 
 
 def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
-    from tomopress.config import scan_reader_options
-    from tomopress.inspect import inspect_raw
+    from tomopress.intake.config import scan_reader_options
+    from tomopress.intake.inspect import inspect_raw
 
     formats: dict[str, Any] = {}
     if args.config:
-        from tomopress.config import load_config
+        from tomopress.intake.config import load_config
 
         formats = load_config(args.config)["formats"]
     return inspect_raw(args.path, args.format, **scan_reader_options(formats))
@@ -45,12 +45,12 @@ def _parse_rows(text: str) -> tuple[int, int]:
 
 
 def _cmd_center(args: argparse.Namespace) -> dict[str, Any]:
-    from tomopress.center import measure_center
-    from tomopress.config import scan_reader_options
+    from tomopress.intake.config import scan_reader_options
+    from tomopress.prep.center import measure_center
 
     formats: dict[str, Any] = {}
     if args.config:
-        from tomopress.config import load_config
+        from tomopress.intake.config import load_config
 
         formats = load_config(args.config)["formats"]
     rows = _parse_rows(args.rows) if args.rows else None
@@ -75,7 +75,7 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
 
     import yaml
 
-    from tomopress.simulate import SyntheticParams, simulate_scan
+    from tomopress.synthetic.beamtime import SyntheticParams, simulate_scan
 
     overrides: dict[str, Any] = {
         k: v
@@ -97,7 +97,7 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_add_scans(args: argparse.Namespace) -> dict[str, Any]:
-    from tomopress.addscans import add_scans
+    from tomopress.intake.addscans import add_scans
 
     return add_scans(args.raw_dirs, args.sheet, pattern=args.pattern,
                      pressure_field=args.pressure_field, sample=args.sample, format=args.format,
@@ -105,7 +105,7 @@ def _cmd_add_scans(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
-    from tomopress.validate import validate_run
+    from tomopress.intake.validate import validate_run
 
     problems, summary = validate_run(args.config, args.samples)
     for line in problems:
@@ -115,7 +115,12 @@ def _cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_metrics(args: argparse.Namespace) -> dict[str, Any]:
-    from tomopress.labelio import map_labels, parse_label_mapping, read_label_volume, transport_axis_first
+    from tomopress.io.labels import (
+        map_labels,
+        parse_label_mapping,
+        read_label_volume,
+        transport_axis_first,
+    )
     from tomopress.metrics.summary import summary_metrics
     from tomopress.types import PHASES
 

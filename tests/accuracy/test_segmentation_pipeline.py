@@ -14,14 +14,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tomopress.crop import centred_roi, layer_rows_from_volume
-from tomopress.flatfield import average_frames, flatfield_correct
 from tomopress.metrics import contact_metrics, volume_fractions
-from tomopress.reconstruct import reconstruct_slices
-from tomopress.rings import remove_rings
-from tomopress.segment import levels_from_crops
-from tomopress.segmentation import segment_volume
-from tomopress.simulate import SyntheticParams, simulate_projections
+from tomopress.prep.flatfield import average_frames, flatfield_correct
+from tomopress.prep.rings import remove_rings
+from tomopress.recon.reconstruct import reconstruct_slices
+from tomopress.segment.crop import centred_roi, layer_rows_from_volume
+from tomopress.segment.labelling import segment_volume
+from tomopress.segment.stage import levels_from_crops
+from tomopress.synthetic.beamtime import SyntheticParams, simulate_projections
 from tomopress.synthetic.truth import coarsen_labels
 from tomopress.types import AM, SE, VOID
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from snakemake_runner import PROJECT_ROOT, run_snakemake, write_sheet
 
-from tomopress.sheet import read_sample_sheet
+from tomopress.intake.sheet import read_sample_sheet
 
 pytestmark = pytest.mark.workflow
 

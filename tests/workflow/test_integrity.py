@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from snakemake_runner import PROJECT_ROOT, SNAKEMAKE, run_snakemake, write_sheet
 
-from tomopress.integrity import sha256_file
-from tomopress.simulate import simulate_scan
+from tomopress.intake.integrity import sha256_file
+from tomopress.synthetic.beamtime import simulate_scan
 
 pytestmark = pytest.mark.workflow
 

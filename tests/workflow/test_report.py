@@ -10,8 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 from snakemake_runner import planned_jobs, run_snakemake, write_sheet
 
-from tomopress.figures import ALWAYS
-from tomopress.tables import SCHEMAS, TABLE_NAMES, column_unit, dimensionless_columns, required_columns
+from tomopress.tables.figures import ALWAYS
+from tomopress.tables.schemas import (
+    SCHEMAS,
+    TABLE_NAMES,
+    column_unit,
+    dimensionless_columns,
+    required_columns,
+)
 
 pytestmark = pytest.mark.workflow
 PRESSURES_MPA = (6, 100)

@@ -1,8 +1,8 @@
 # Tables: one Parquet part per scan and table, then one cheap concatenation per table.
 import json
 
-from tomopress.tables import TABLE_NAMES
-from tomopress.workflow import recorded_config_json
+from tomopress.tables.schemas import TABLE_NAMES
+from tomopress.intake.workflow import recorded_config_json
 
 
 rule aggregate_scan:

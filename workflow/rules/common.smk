@@ -6,14 +6,14 @@ import sys
 # Jobs (local, conda or cluster) import tomopress from this checkout, so the code that runs is
 # the code under version control, whatever environment a rule uses.
 sys.path.insert(0, f"{workflow.basedir}/src")
-from tomopress.workflow import use_source_tree
+from tomopress.intake.workflow import use_source_tree
 
 use_source_tree(f"{workflow.basedir}/src")
 
-from tomopress.config import validate_config
-from tomopress.sheet import read_sample_sheet
-from tomopress.workflow import detector_headers, slab_ranges
-import tomopress.workflow as wf
+from tomopress.intake.config import validate_config
+from tomopress.intake.sheet import read_sample_sheet
+from tomopress.intake.workflow import detector_headers, slab_ranges
+import tomopress.intake.workflow as wf
 
 config.update(validate_config(config, source="config/config.yaml (+ --config)"))
 

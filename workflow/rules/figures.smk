@@ -1,7 +1,7 @@
 # Figures across the pressure series, from the tables; each PNG is a report item.
 # tortuosity.png (Fig. 5c) is built only when the metric records carry tortuosity paths:
 # FIGURES_PENDING lists it until config metrics.tortuosity is on (docs/tables.md).
-from tomopress.figures import FIGURE_TABLES, wanted_figures
+from tomopress.tables.figures import FIGURE_TABLES, wanted_figures
 
 TREND_FIGURES = {
     "porosity": ("Pressure trends", "fig3a"),

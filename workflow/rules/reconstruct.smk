@@ -3,7 +3,7 @@ rule reconstruct:
         sino=f"{RESULTS}/{{scan}}/flatfield/slab_{{slab}}.h5",
         center=f"{RESULTS}/{{scan}}/center.json",
     output:
-        # kept: volume.h5 maps these slabs instead of copying them (tomopress.volume)
+        # kept: volume.h5 maps these slabs instead of copying them (tomopress.recon.volume)
         f"{RESULTS}/{{scan}}/recon/slab_{{slab}}.h5",
     log:
         f"{RESULTS}/logs/reconstruct/{{scan}}/{{slab}}.log",

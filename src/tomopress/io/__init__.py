@@ -4,9 +4,10 @@ Open any raw scan with `open_scan`; it reads the header only, and pixels are rea
 range of detector rows at a time.
 """
 
+from tomopress.io.base import Scan
 from tomopress.io.dxchange import DXchangeScan
+from tomopress.io.formats import FORMATS, detect_format, open_scan
 from tomopress.io.nxtomo import NXtomoPaths, NXtomoScan
-from tomopress.io.scan import FORMATS, Scan, detect_format, open_scan
 from tomopress.io.tiffstack import TiffLayout, TiffStackScan
 
 __all__ = [

@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from tomopress.errors import RawDataError
-from tomopress.io.scan import (
+from tomopress.io.base import (
     LinkGuard,
     Problems,
     Scan,

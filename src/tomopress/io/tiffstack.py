@@ -21,7 +21,7 @@ import numpy as np
 import tifffile
 
 from tomopress.errors import RawDataError
-from tomopress.io.scan import Problems, Scan, angle_problems, angles_to_rad, forward_slice
+from tomopress.io.base import Problems, Scan, angle_problems, angles_to_rad, forward_slice
 
 __all__ = ["TiffLayout", "TiffStackScan"]
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from tomopress.metrics.anisotropy import contact_orientation, tile_voxels as anisotropy_tile_voxels
+from tomopress.metrics.anisotropy import contact_orientation
+from tomopress.metrics.anisotropy import tile_voxels as anisotropy_tile_voxels
 from tomopress.metrics.fractions import phase_profiles_z
 from tomopress.metrics.summary import FAMILIES, summary_metrics
 from tomopress.types import LabelVolume
@@ -83,8 +84,8 @@ def layer_metrics_file(
     :func:`orientation_record`) adds the fabric indices and ``orientation_sampled_fraction`` to
     the record and the binned coverage under the key ``orientation``.
     """
-    from tomopress.files import write_json_atomic
-    from tomopress.h5store import read_array_h5
+    from tomopress.io.atomic import write_json_atomic
+    from tomopress.io.h5store import read_array_h5
 
     labels, attrs = read_array_h5(labels_path, "labels")
     details: dict[str, Any] = {}

@@ -1,4 +1,4 @@
 """Synthetic beamtime internals: parameters, microstructure, forward model, ground truth.
 
-The public entry point is `tomopress.simulate`.
+The public entry point is `tomopress.synthetic.beamtime`.
 """

@@ -9,7 +9,7 @@ with ``c_img = (n - 1) / 2``. The projection at angle θ (radians) is
     p(θ, s) = ∫ μ(x, y) dl  along the line  x cos θ - y sin θ = s,
 
 and detector column u sees ``s = u - center_px``. This is the convention of
-``tomopress.reconstruct`` and of ``skimage.transform.radon`` (which measures y upwards, i.e.
+``tomopress.recon.reconstruct`` and of ``skimage.transform.radon`` (which measures y upwards, i.e.
 towards lower row indices) with its axis moved from the image centre to `center_px`; the unit
 tests check it against radon on an off-centre disc.
 

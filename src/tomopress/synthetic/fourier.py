@@ -9,7 +9,7 @@ transformed back along k: about a second per 2048² image on one core, at the co
 band-limiting the projections to the detector's Nyquist frequency (a sharp edge rings by a few
 per cent, like a real detector's finite resolution).
 
-Geometry and sign conventions are those of :func:`tomopress.gridding.gridding_fbp`: pixel
+Geometry and sign conventions are those of :func:`tomopress.recon.gridding.gridding_fbp`: pixel
 ``img[i, j]`` sits at (x, y) = (j, i) - (n - 1) / 2 and column j of the detector records the line
 integral at s = x cos θ - y sin θ = j - center_px.
 """
@@ -20,7 +20,7 @@ import finufft
 import numpy as np
 import scipy.fft
 
-from tomopress.gridding import padded_length
+from tomopress.recon.gridding import padded_length
 from tomopress.types import F32Array
 
 __all__ = ["fourier_projections"]

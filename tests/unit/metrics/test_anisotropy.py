@@ -9,7 +9,7 @@ from tomopress.metrics.anisotropy import (
     directional_contact_fractions,
     fabric_index_z,
 )
-from tomopress.metrics.phantoms3d import (
+from tomopress.synthetic.phantoms3d import (
     capped_sphere_phantom,
     capped_sphere_truth,
     isotropic_random_three_phase,

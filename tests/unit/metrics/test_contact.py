@@ -5,7 +5,7 @@ import pytest
 
 from tomopress.metrics.contact import contact_metrics
 from tomopress.metrics.interfaces import interface_areas_um2
-from tomopress.metrics.phantoms3d import capped_sphere_phantom, capped_sphere_truth
+from tomopress.synthetic.phantoms3d import capped_sphere_phantom, capped_sphere_truth
 from tomopress.types import AM, OUTSIDE, SE, VOID
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tomopress.metrics.diffusion import effective_diffusivity, tortuosity_factor
-from tomopress.metrics.phantoms3d import sphere_array_phantom
+from tomopress.synthetic.phantoms3d import sphere_array_phantom
 from tomopress.types import AM, OUTSIDE, SE
 
 

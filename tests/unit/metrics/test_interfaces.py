@@ -11,7 +11,7 @@ from tomopress.metrics.interfaces import (
     marching_cubes_area_um2,
     specific_surface_areas_per_um,
 )
-from tomopress.metrics.phantoms3d import ball_phantom, isotropic_random_three_phase, plane_phantom
+from tomopress.synthetic.phantoms3d import ball_phantom, isotropic_random_three_phase, plane_phantom
 from tomopress.types import AM, OUTSIDE, SE, VOID
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from tomopress.metrics.phantoms3d import ball_phantom
 from tomopress.metrics import summary
 from tomopress.metrics.summary import summary_metrics
+from tomopress.synthetic.phantoms3d import ball_phantom
 from tomopress.types import AM, SE, VOID
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from tomopress.metrics.phantoms3d import tilted_slab_phantom
 from tomopress.metrics.tortuosity import geometric_tortuosity, tiled_geometric_tortuosity
+from tomopress.synthetic.phantoms3d import tilted_slab_phantom
 from tomopress.types import AM, OUTSIDE, SE, VOID
 
 

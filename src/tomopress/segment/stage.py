@@ -1,0 +1,271 @@
+"""Three-phase segmentation (void / SE / AM) of the layer crops of a scan: the stage module.
+
+Two steps, one rule each:
+
+1. :func:`thresholds_file` (per scan): noise level from the separator crop, denoising of a
+   spread-out sample of both crops (a few 10⁶ voxels, so the crops are not denoised twice at
+   full size), the class means (void, SE, AM) and thresholds midway between them, recorded
+   as JSON together
+   with a grey-level normalisation (``(grey - offset) / scale`` puts void at 0 and AM at 1),
+   so the same physics gives the same normalised thresholds at every pressure.
+2. :func:`segment_layer_file` (per layer): denoise, label (marker watershed on the gradient
+   magnitude by default, then false-SE-rim removal, see
+   :mod:`tomopress.segment.labelling`), remove specks, write
+   the labels to HDF5 and a QC overlay PNG (:mod:`tomopress.tables.qc`).
+
+The algorithms live in :mod:`tomopress.segment.denoise`, :mod:`tomopress.segment.levels` and
+:mod:`tomopress.segment.labelling`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Final
+
+import numpy as np
+
+from tomopress.segment.denoise import denoise, denoised_sample, estimate_noise_sigma, sample_blocks
+from tomopress.segment.labelling import SEGMENTERS, segment_volume
+from tomopress.segment.levels import (
+    PhaseLevels,
+    fit_partial_volume_mixture,
+    multiotsu_thresholds,
+    phase_mode_thresholds,
+)
+from tomopress.types import AM, SE, VOID, F32Array
+
+__all__ = [
+    "LEVEL_METHODS",
+    "denoise_median",
+    "scan_levels",
+    "levels_from_crops",
+    "thresholds_file",
+    "segment_layer_file",
+]
+
+log = logging.getLogger(__name__)
+
+#: how the class means are found (see :func:`scan_levels`)
+LEVEL_METHODS: Final = ("gmm", "modes", "multiotsu")
+
+
+def denoise_median(volume: np.ndarray, *, size_px: int) -> F32Array:
+    """3-D median filter of side `size_px` (1 returns a float32 copy)."""
+    if size_px < 1:
+        raise ValueError(f"size_px must be >= 1, got {size_px}")
+    return denoise(volume, method="median", median_size_px=size_px)
+
+
+def scan_levels(
+    composite: np.ndarray,
+    separator: np.ndarray,
+    *,
+    method: str,
+    void_level: float,
+    am_se_min_ratio: float = 1.5,
+) -> PhaseLevels:
+    """Class means (void, SE, AM) of a scan from its denoised layer crops.
+
+    ``"gmm"``: partial-volume mixture (:func:`fit_partial_volume_mixture`) on the composite,
+    started at `void_level` and the SE / AM modes of :func:`phase_mode_thresholds`, each mean
+    allowed to move a quarter of its gap. ``"modes"``: those modes and `void_level` as they
+    are. ``"multiotsu"``: the grey-level means of the three multi-Otsu classes of the
+    composite (thresholds are then the multi-Otsu ones, not the midpoints).
+
+    Raises
+    ------
+    ValueError
+        On an unknown method or grey levels not ordered void < SE < AM.
+    """
+    if method not in LEVEL_METHODS:
+        raise ValueError(f"unknown method {method!r}; valid choices are {', '.join(LEVEL_METHODS)}")
+    if method == "multiotsu":
+        low, high = multiotsu_thresholds(composite)
+        v = composite[np.isfinite(composite)]
+        means = tuple(float(v[m].mean()) for m in (v < low, (v >= low) & (v < high), v >= high))
+        return PhaseLevels(means=means, thresholds=(low, high))  # type: ignore[arg-type]
+    _, modes = phase_mode_thresholds(composite, separator, void_level=void_level,
+                                     am_se_min_ratio=am_se_min_ratio)
+    if method == "modes":
+        return PhaseLevels(means=modes)
+    return fit_partial_volume_mixture(composite, initial_means=modes)
+
+
+def levels_from_crops(
+    composite: np.ndarray,
+    separator: np.ndarray,
+    *,
+    method: str,
+    void_level: float,
+    denoiser: str = "nl_means",
+    median_size_px: int = 3,
+    nlm_h_factor: float = 0.8,
+    nlm_patch_distance_px: int = 1,
+    max_sample_voxels: int = 2_000_000,
+) -> tuple[PhaseLevels, float]:
+    """Noise level and class means of a scan from its raw layer crops.
+
+    The noise standard deviation comes from the raw separator (:func:`estimate_noise_sigma`,
+    the SE peak width); the levels (:func:`scan_levels`) from the denoised grey levels of a
+    sample of at most `max_sample_voxels` voxels of each crop (:func:`denoised_sample`,
+    whole crops when they are smaller), denoised exactly as the labelling will denoise them.
+
+    Returns
+    -------
+    levels : PhaseLevels
+    noise_sigma : float
+        Grey units.
+    """
+    sep_blocks = sample_blocks(separator.shape, max_voxels=max_sample_voxels)
+    sigma = estimate_noise_sigma(np.concatenate([separator[b].ravel() for b in sep_blocks]))
+    kw = dict(method=denoiser, noise_sigma=sigma, median_size_px=median_size_px,
+              nlm_h_factor=nlm_h_factor, nlm_patch_distance_px=nlm_patch_distance_px,
+              margin_px=max(median_size_px // 2, 1 + nlm_patch_distance_px))
+    levels = scan_levels(denoised_sample(composite, max_voxels=max_sample_voxels, **kw),
+                         denoised_sample(separator, max_voxels=max_sample_voxels, **kw),
+                         method=method, void_level=void_level)
+    return levels, sigma
+
+
+def thresholds_file(
+    composite_path: str,
+    separator_path: str,
+    out_path: str,
+    *,
+    method: str,
+    void_level: float,
+    denoiser: str = "median",
+    median_size_px: int = 3,
+    nlm_h_factor: float = 0.8,
+    nlm_patch_distance_px: int = 1,
+    max_sample_voxels: int = 2_000_000,
+) -> dict[str, Any]:
+    """Class means and thresholds shared by both layers of a scan, written as JSON.
+
+    See :func:`levels_from_crops`: the noise level from the raw separator crop and the
+    levels from a denoised sample of at most `max_sample_voxels` voxels of each crop.
+
+    Returns
+    -------
+    dict
+        As written: ``method``, ``denoiser``, ``noise_sigma``, ``means`` [void, SE, AM],
+        ``sigmas``, ``weights``, ``low``, ``high`` (grey units, ``units``), ``normalisation``
+        {offset, scale} and ``normalised`` {means, low, high}, ``phase_levels`` (= means),
+        ``median_size_px``, ``nlm_h_factor``, ``nlm_patch_distance_px``,
+        ``level_sample_voxels``.
+    """
+    from tomopress.io.atomic import write_json_atomic
+    from tomopress.io.h5store import read_array_h5
+
+    composite, attrs = read_array_h5(composite_path, "volume")
+    separator = read_array_h5(separator_path, "volume")[0]
+    levels, sigma = levels_from_crops(
+        composite, separator, method=method, void_level=void_level, denoiser=denoiser,
+        median_size_px=median_size_px, nlm_h_factor=nlm_h_factor,
+        nlm_patch_distance_px=nlm_patch_distance_px, max_sample_voxels=max_sample_voxels)
+    offset = float(void_level)
+    scale = float(levels.means[2] - offset)
+    result = {
+        "method": method,
+        "denoiser": denoiser,
+        "noise_sigma": sigma,
+        "means": list(levels.means),
+        "phase_levels": list(levels.means),
+        "sigmas": list(levels.sigmas) if levels.sigmas else None,
+        "weights": levels.weights,
+        "low": levels.low,
+        "high": levels.high,
+        "units": attrs.get("units", "1/cm"),
+        "normalisation": {"offset": offset, "scale": scale,
+                          "meaning": "normalised = (grey - offset) / scale: void 0, AM 1"},
+        "normalised": {
+            "means": [(m - offset) / scale for m in levels.means],
+            "low": (levels.low - offset) / scale,
+            "high": (levels.high - offset) / scale,
+        },
+        "median_size_px": median_size_px,
+        "nlm_h_factor": nlm_h_factor,
+        "nlm_patch_distance_px": nlm_patch_distance_px,
+        "level_sample_voxels": max_sample_voxels,
+    }
+    log.info("levels (%s): means %s, thresholds %.3g / %.3g, noise sigma %.3g", method,
+             [round(m, 3) for m in levels.means], levels.low, levels.high, sigma)
+    write_json_atomic(out_path, result)
+    return result
+
+
+def segment_layer_file(
+    crop_path: str,
+    thresholds_path: str,
+    out_path: str,
+    *,
+    labelling: str = "watershed",
+    qc_path: str | None = None,
+    **labelling_options: Any,
+) -> dict[str, Any]:
+    """Label one layer crop with the scan's levels; write ``labels`` (uint8) to HDF5.
+
+    Denoising follows the thresholds file (same denoiser and settings as the levels were
+    measured with). With ``labelling="thresholds"`` the thresholds are applied as they are;
+    ``"watershed"`` uses the class means (:func:`tomopress.segment.labelling.segment_volume`).
+    `labelling_options` (``gradient_sigma_px``, ``marker_fraction``, ``se_max_gradient``, the
+    rim and midpoint settings, ``min_object_voxels``, the block sizes, ``n_threads``) go to
+    :func:`~tomopress.segment.labelling.segment_volume`, whose defaults apply to those left out.
+    When `qc_path` is given, the orthogonal-slice overlay (:func:`tomopress.tables.qc.overlay_png`)
+    is written there.
+
+    Returns
+    -------
+    dict
+        The thresholds record plus ``labelling`` and the label fractions.
+    """
+    from tomopress.io.h5store import provenance, read_array_h5, write_array_h5
+
+    if labelling not in SEGMENTERS:
+        raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
+    volume, attrs = read_array_h5(crop_path, "volume")
+    with open(thresholds_path) as fh:
+        th = json.load(fh)
+    means = tuple(th["means"])
+    if labelling == "thresholds":
+        # midway thresholds of the record (multi-Otsu's own for method multiotsu)
+        low, high = th["low"], th["high"]
+        mid = 0.5 * (low + high)
+        means = (2 * low - mid, mid, 2 * high - mid)
+    labels = segment_volume(
+        volume,
+        means=means,  # type: ignore[arg-type]
+        method=labelling,
+        denoiser=th["denoiser"],
+        noise_sigma=th["noise_sigma"],
+        median_size_px=th["median_size_px"],
+        nlm_h_factor=th["nlm_h_factor"],
+        nlm_patch_distance_px=th["nlm_patch_distance_px"],
+        **labelling_options,
+    )
+    method = f"{th['method']}+{labelling}"
+    write_array_h5(
+        out_path,
+        {"labels": labels},
+        attrs={
+            **{k: attrs[k] for k in ("voxel_size_um", "layer", "z_rows", "roi_xy")},
+            "label_meaning": "0 void, 1 SE, 2 AM, 255 outside",
+            "threshold_low": th["low"],
+            "threshold_high": th["high"],
+            "class_means": list(th["means"]),
+            "method": method,
+            "denoiser": th["denoiser"],
+            **provenance(crop=crop_path, thresholds=thresholds_path),
+        },
+    )
+    if qc_path is not None:
+        from tomopress.tables.qc import overlay_png
+
+        overlay_png(volume, labels, qc_path,
+                    title=f"{attrs['layer']} layer, {method} ({th['denoiser']} denoising)",
+                    voxel_size_um=float(attrs["voxel_size_um"]))
+    n = labels.size
+    return {**th, "labelling": labelling,
+            "fractions": {name: int(np.count_nonzero(labels == v)) / n
+                          for name, v in (("void", VOID), ("se", SE), ("am", AM))}}

@@ -18,6 +18,7 @@ write_scan_tables(
     center_path=snakemake.input.center,
     layers_path=snakemake.input.layers,
     thresholds_path=snakemake.input.thresholds,
+    calibration_path=snakemake.input.calibration,
     volume_path=snakemake.input.volume,
     flatfield=json.loads(snakemake.params.flatfield_json),
     benchmarks_dir=snakemake.params.benchmarks_dir,

@@ -4,8 +4,10 @@ from tomopress.metrics import layer_metrics_file
 
 log_to_file(snakemake.log[0])
 layer_metrics_file(
-    snakemake.input[0],
+    snakemake.input.labels,
     snakemake.output[0],
+    crop_path=snakemake.input.crop,
+    calibration_path=snakemake.input.calibration,
     scan_id=snakemake.params.scan_id,
     sample=snakemake.params.sample,
     pressure_mpa=snakemake.params.pressure_mpa,

@@ -8,6 +8,7 @@ segment_layer_file(
     snakemake.input.thresholds,
     snakemake.output.labels,
     labelling=snakemake.params.labelling,
+    calibration_path=snakemake.input.calibration if snakemake.params.blur_aware else None,
     gradient_sigma_px=snakemake.params.gradient_sigma_px,
     marker_fraction=snakemake.params.marker_fraction,
     se_max_gradient=snakemake.params.se_max_gradient,

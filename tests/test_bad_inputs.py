@@ -24,8 +24,8 @@ from tomopress.intake.config import load_config
 from tomopress.intake.inspect import inspect_problems, inspect_raw
 from tomopress.intake.integrity import check_writable
 from tomopress.intake.sheet import read_sample_sheet
-from tomopress.io import TiffLayout, open_scan
-from tomopress.io.atomic import atomic_path, write_json_atomic
+from tomopress.io import open_scan
+from tomopress.io.atomic import write_json_atomic
 
 sys.path.insert(0, str(Path(__file__).parent / "workflow"))
 from snakemake_runner import PROJECT_ROOT, run_snakemake  # noqa: E402

@@ -13,6 +13,7 @@ rule aggregate_scan:
         center=f"{RESULTS}/{{scan}}/center.json",
         layers=f"{RESULTS}/{{scan}}/crop/layers.json",
         thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
+        calibration=f"{RESULTS}/{{scan}}/calibration.json",
         volume=f"{RESULTS}/{{scan}}/volume.h5",
     output:
         **{name: f"{RESULTS}/{{scan}}/tables/{name}.parquet" for name in TABLE_NAMES},

@@ -1,6 +1,8 @@
 rule metrics:
     input:
-        f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
+        labels=f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
+        crop=f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
+        calibration=f"{RESULTS}/{{scan}}/calibration.json",
     output:
         f"{RESULTS}/{{scan}}/metrics/{{layer}}.json",
     log:

@@ -26,10 +26,40 @@ rule segment_thresholds:
         "../../scripts/segment_thresholds.py"
 
 
+rule calibrate:
+    input:
+        volume=f"{RESULTS}/{{scan}}/volume.h5",
+        layers=f"{RESULTS}/{{scan}}/crop/layers.json",
+        composite=f"{RESULTS}/{{scan}}/crop/composite.h5",
+        separator=f"{RESULTS}/{{scan}}/crop/separator.h5",
+        thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
+        raw=raw_of,
+    output:
+        f"{RESULTS}/{{scan}}/calibration.json",
+    log:
+        f"{RESULTS}/logs/calibrate/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/calibrate/{{scan}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=layer_mem(copies=3),
+        runtime=layer_runtime(per_minute=2e8, base_min=5),
+    params:
+        materials=config["calibration"]["materials"],
+        energy_kev=config["calibration"]["energy_kev"],
+        reference=config["calibration"]["reference"],
+        max_disagreement=config["calibration"]["max_theory_disagreement"],
+    script:
+        "../../scripts/calibrate.py"
+
+
 rule segment:
     input:
         crop=f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
         thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
+        calibration=f"{RESULTS}/{{scan}}/calibration.json",
     output:
         labels=f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
         qc=report(
@@ -49,6 +79,7 @@ rule segment:
         mem_mb=layer_mem(copies=6),
         runtime=layer_runtime(per_minute=2e7, base_min=10),
     params:
+        blur_aware=config["segment"]["blur_aware"],
         labelling=config["segment"]["labelling"],
         gradient_sigma_px=config["segment"]["gradient_sigma_px"],
         marker_fraction=config["segment"]["marker_fraction"],

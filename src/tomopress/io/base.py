@@ -37,7 +37,7 @@ import numpy.typing as npt
 from tomopress.errors import RawDataError
 from tomopress.types import F64Array
 
-__all__ = ["LinkGuard", "Problems", "Scan", "angle_problems"]
+__all__ = ["LinkGuard", "Problems", "Scan", "angle_problems", "beam_energy_kev"]
 
 T = TypeVar("T")
 
@@ -478,3 +478,43 @@ def read_frames(ds: h5py.Dataset, frames: list[slice], rows: slice) -> np.ndarra
                            ) from None
     out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
     return np.ascontiguousarray(out[:, ::-1]) if reverse else out
+
+
+#: where beamlines record the photon energy (DXchange, NeXus), tried in order
+ENERGY_PATHS = (
+    "/measurement/instrument/source/energy",
+    "/measurement/instrument/monochromator/energy",
+    "/entry/instrument/source/energy",
+    "/entry/instrument/beam/incident_energy",
+    "/entry1/instrument/source/energy",
+)
+_KEV_PER_UNIT = {"kev": 1.0, "ev": 1e-3, "mev": 1e3}
+
+
+def beam_energy_kev(path: str | Path) -> float | None:
+    """Photon energy (keV) recorded in an HDF5 raw file, or None when it records none.
+
+    Looks at :data:`ENERGY_PATHS` (a ``units`` attribute of keV, eV or MeV is honoured; keV is
+    assumed without one, and values above 1000 are taken as eV) and then at a root attribute
+    ``energy_kev``. A TIFF folder or an unreadable value gives None.
+    """
+    path = Path(path)
+    if not (path.is_file() and h5py.is_hdf5(path)):
+        return None
+    with h5py.File(path, "r") as h5:
+        for name in ENERGY_PATHS:
+            obj = h5.get(name)
+            if not isinstance(obj, h5py.Dataset) or obj.size != 1:
+                continue
+            try:
+                value = float(np.asarray(obj[()]).ravel()[0])
+            except (TypeError, ValueError):
+                continue
+            unit = (attr_str(obj, "units") or "").strip().lower()
+            factor = _KEV_PER_UNIT.get(unit, 1e-3 if value > 1000 else 1.0)
+            if np.isfinite(value) and value > 0:
+                return value * factor
+        value = h5.attrs.get("energy_kev")
+        if value is not None and np.isfinite(float(value)) and float(value) > 0:
+            return float(value)
+    return None

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
-from tomopress.metrics.anisotropy import contact_orientation
+from tomopress.metrics.anisotropy import contact_orientation, directional_contact_fractions
 from tomopress.metrics.anisotropy import tile_voxels as anisotropy_tile_voxels
+from tomopress.metrics.contact import contact_metrics
 from tomopress.metrics.fractions import phase_profiles_z
+from tomopress.metrics.partial_volume import pv_fractions, pv_profiles_z
 from tomopress.metrics.summary import FAMILIES, summary_metrics
-from tomopress.types import LabelVolume
+from tomopress.types import AM, VOID, LabelVolume
 
-__all__ = ["layer_metrics", "orientation_record", "layer_metrics_file"]
+__all__ = ["layer_metrics", "orientation_record", "contact_uncertainty", "grey_level_record",
+           "layer_metrics_file"]
+
+#: label-based values kept under ``<key>_labels`` when the grey-level estimate takes the key
+PV_KEYS = ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "porosity",
+           "am_solid_ratio")
+#: contact keys whose standard error over lateral tiles is reported as ``<key>_uncertainty``
+CONTACT_KEYS = ("contact_area_fraction", "contact_fraction_z", "contact_fraction_xy",
+                "contact_anisotropy_R")
 
 
 def layer_metrics(
@@ -68,6 +79,47 @@ def orientation_record(labels: LabelVolume, *, voxel_size_um: float) -> dict[str
     return {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in result.items()}
 
 
+def contact_uncertainty(labels: LabelVolume, *, voxel_size_um: float, n_tiles_xy: int = 2,
+                        ) -> dict[str, float]:
+    """Standard errors of f_c, f_z, f_xy and R from ``n_tiles_xy²`` lateral tiles.
+
+    Each tile's value is computed on its own and the standard error of their mean taken
+    (NaN with fewer than two tiles holding AM contact).
+    """
+    values: dict[str, list[float]] = {k: [] for k in CONTACT_KEYS}
+    ys = np.array_split(np.arange(labels.shape[1]), n_tiles_xy)
+    xs = np.array_split(np.arange(labels.shape[2]), n_tiles_xy)
+    for y in ys:
+        for x in xs:
+            tile = labels[:, y[0]:y[-1] + 1, x[0]:x[-1] + 1]
+            if not (np.any(tile == AM) and tile.shape[1] > 2 and tile.shape[2] > 2):
+                continue
+            rec = {**contact_metrics(tile, voxel_size_um=voxel_size_um),
+                   **directional_contact_fractions(tile)}
+            for k in CONTACT_KEYS:
+                if rec.get(k) is not None and np.isfinite(rec[k]):
+                    values[k].append(float(rec[k]))
+    return {f"{k}_uncertainty": (float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1
+                                 else float("nan")) for k, v in values.items()}
+
+
+def grey_level_record(grey: np.ndarray, am_occupancy: np.ndarray, labels: LabelVolume, *,
+                      calibration: dict[str, Any]) -> dict[str, Any]:
+    """Partial-volume fractions (the best estimates) and the resolution warning of one layer.
+
+    ``voids_below_resolution`` is True when the labels resolve less than half of the void the
+    grey levels hold (and that void is above 0.5 %): the hard-label topology of the void
+    (connectivity, thickness) then misses most of it.
+    """
+    pv = pv_fractions(grey, am_occupancy, labels, levels=calibration["levels_per_cm"],
+                      level_uncertainty=calibration["uncertainty_per_cm"])
+    labelled_void = float(np.mean(labels == VOID))
+    pv["voids_below_resolution"] = bool(pv["porosity"] > 0.005
+                                        and labelled_void < 0.5 * pv["porosity"])
+    pv["calibration_reference"] = calibration["reference"]
+    return pv
+
+
 def layer_metrics_file(
     labels_path: str,
     out_path: str,
@@ -75,6 +127,8 @@ def layer_metrics_file(
     scan_id: str,
     sample: str,
     pressure_mpa: float,
+    crop_path: str | None = None,
+    calibration_path: str | None = None,
     orientation: bool = True,
     tortuosity: bool = True,
 ) -> dict[str, Any]:
@@ -83,6 +137,11 @@ def layer_metrics_file(
     With `orientation`, the mesh-based orientation analysis (on sampled tiles, see
     :func:`orientation_record`) adds the fabric indices and ``orientation_sampled_fraction`` to
     the record and the binned coverage under the key ``orientation``.
+
+    With the layer's grey-level crop and the scan's calibration (and labels written with the
+    sub-voxel AM occupancy), the fractions and the porosity are the partial-volume estimates
+    (:func:`grey_level_record`); the label counts stay under ``<key>_labels``. Every headline
+    fraction and contact value gets a ``<key>_uncertainty`` (standard uncertainty).
     """
     from tomopress.io.atomic import write_json_atomic
     from tomopress.io.h5store import read_array_h5
@@ -107,7 +166,23 @@ def layer_metrics_file(
         ),
     }
     record.update(details)
-    record["profiles"] = phase_profiles_z(labels, voxel_size_um=float(attrs["voxel_size_um"]))
+    voxel_size_um = float(attrs["voxel_size_um"])
+    record["profiles"] = phase_profiles_z(labels, voxel_size_um=voxel_size_um)
+    if record.get("contact_area_fraction") is not None:
+        record.update(contact_uncertainty(labels, voxel_size_um=voxel_size_um))
+    if crop_path is not None and calibration_path is not None:
+        with open(calibration_path) as fh:
+            calibration = json.load(fh)
+        grey = read_array_h5(crop_path, "volume")[0]
+        occupancy = _am_occupancy(labels_path, labels)
+        for key in PV_KEYS:
+            record[f"{key}_labels"] = record.get(key)
+        record.update(grey_level_record(grey, occupancy, labels, calibration=calibration))
+        profiles = record["profiles"]
+        for phase in ("void", "se", "am"):
+            profiles[f"volume_fraction_{phase}_labels"] = profiles[f"volume_fraction_{phase}"]
+        profiles.update(pv_profiles_z(grey, occupancy, labels,
+                                      levels=calibration["levels_per_cm"]))
     if orientation:
         oriented = orientation_record(labels, voxel_size_um=float(attrs["voxel_size_um"]))
         record.update({k: v for k, v in oriented.items() if k.startswith("fabric_A_z_")})
@@ -115,3 +190,13 @@ def layer_metrics_file(
         record["orientation"] = {k: v for k, v in oriented.items() if not k.startswith("fabric_")}
     write_json_atomic(out_path, record)
     return record
+
+
+def _am_occupancy(labels_path: str, labels: LabelVolume) -> np.ndarray:
+    """The sub-voxel AM share written beside the labels, else the AM labels themselves."""
+    import h5py
+
+    with h5py.File(labels_path, "r") as fh:
+        if "am_occupancy" in fh:
+            return fh["am_occupancy"][()].astype(np.float32) / np.float32(255)
+    return (labels == AM).astype(np.float32)

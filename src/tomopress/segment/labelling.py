@@ -341,7 +341,7 @@ def _segment_block(
     rim_far_level: float,
     midpoint_away_from_am_px: int,
     min_object_voxels: int,
-) -> LabelVolume:
+) -> tuple[LabelVolume, F32Array]:
     d = denoise(block, method=denoiser, noise_sigma=noise_sigma, median_size_px=median_size_px,
                 nlm_h_factor=nlm_h_factor, nlm_patch_distance_px=nlm_patch_distance_px)
     if method == "watershed":
@@ -354,8 +354,7 @@ def _segment_block(
     else:
         labels = apply_thresholds(d, low=0.5 * (means[0] + means[1]),
                                   high=0.5 * (means[1] + means[2]))
-    del d
-    return remove_small_objects_3phase(labels, min_voxels=min_object_voxels)
+    return remove_small_objects_3phase(labels, min_voxels=min_object_voxels), d
 
 
 def segment_volume(
@@ -379,6 +378,7 @@ def segment_volume(
     tile_px: int = 512,
     overlap_planes: int = 3,
     n_threads: int = 1,
+    denoised_out: np.ndarray | None = None,
 ) -> LabelVolume:
     """Denoise and label a layer crop, one block at a time (bounded memory).
 
@@ -414,6 +414,8 @@ def segment_volume(
     slab_planes, tile_px, overlap_planes, n_threads : int
         Block size (planes; x-y edge, 0 = the whole plane), context on each side and
         parallelism.
+    denoised_out : ndarray of float32, shape (Z, Y, X), optional
+        Filled with the denoised grey levels, block by block (for a later blur-aware step).
 
     Returns
     -------
@@ -454,8 +456,10 @@ def segment_volume(
             padded.append(slice(a, b))
             local.append(slice(s0 - a, s1 - a))
         block: F32Array = np.asarray(volume[tuple(padded)], dtype=np.float32)
-        labels = _segment_block(block, **kw)  # type: ignore[arg-type]
+        labels, denoised = _segment_block(block, **kw)  # type: ignore[arg-type]
         out[tuple(inner)] = labels[tuple(local)]
+        if denoised_out is not None:
+            denoised_out[tuple(inner)] = denoised[tuple(local)]
 
     if n_threads == 1 or len(starts) == 1:
         for start in starts:

@@ -25,6 +25,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from tomopress.segment.blur_aware import MIN_AM_SHARE, blur_aware_labels
+from tomopress.segment.calibration import calibrate_scan, theory_attenuation_per_cm
 from tomopress.segment.denoise import denoise, denoised_sample, estimate_noise_sigma, sample_blocks
 from tomopress.segment.labelling import SEGMENTERS, segment_volume
 from tomopress.segment.levels import (
@@ -41,6 +43,8 @@ __all__ = [
     "scan_levels",
     "levels_from_crops",
     "thresholds_file",
+    "theory_levels",
+    "calibrate_file",
     "segment_layer_file",
 ]
 
@@ -195,16 +199,97 @@ def thresholds_file(
     return result
 
 
+def theory_levels(materials: dict[str, Any] | None, energy_kev: float | None
+                  ) -> dict[str, float] | None:
+    """Theoretical AM and SE attenuation (cm⁻¹) from the config's materials, or None.
+
+    `materials` maps ``am`` and ``se`` to ``{"formula": ..., "density_g_cm3": ...}``.
+    """
+    if not materials or energy_kev is None:
+        return None
+    return {phase: theory_attenuation_per_cm(materials[phase]["formula"],
+                                             density_g_cm3=materials[phase]["density_g_cm3"],
+                                             energy_kev=energy_kev)
+            for phase in ("am", "se")}
+
+
+def calibrate_file(
+    volume_path: str,
+    layers_path: str,
+    composite_path: str,
+    separator_path: str,
+    thresholds_path: str,
+    out_path: str,
+    *,
+    materials: dict[str, Any] | None,
+    energy_kev: float | None,
+    raw_path: str | None = None,
+    reference: str = "auto",
+    max_disagreement: float = 0.05,
+    n_edge_planes: int = 6,
+) -> dict[str, Any]:
+    """The scan's calibration record (:func:`tomopress.segment.calibration.calibrate_scan`).
+
+    Up to `n_edge_planes` whole slices spread over the separator rows are read from the volume
+    for the air level and the blur (the sample's outer edge). The beam energy is `energy_kev`
+    (the config) or else the one the raw file records (:func:`tomopress.io.base.beam_energy_kev`);
+    with neither the theory is left out, with a warning in the record.
+    """
+    from tomopress.io.atomic import write_json_atomic
+    from tomopress.io.base import beam_energy_kev
+    from tomopress.io.h5store import read_array_h5
+    from tomopress.recon.volume import open_volume
+
+    composite = read_array_h5(composite_path, "volume")[0]
+    separator = read_array_h5(separator_path, "volume")[0]
+    with open(thresholds_path) as fh:
+        th = json.load(fh)
+    with open(layers_path) as fh:
+        z0, z1 = json.load(fh)["layers"]["separator"]
+    with open_volume(volume_path) as fh:
+        offset = int(fh.attrs["z_offset_rows"])
+        margin = (z1 - z0) // 5  # away from the ends of the layer and of the reconstructed rows
+        rows = np.unique(np.linspace(z0 + margin, z1 - 1 - margin,
+                                     min(n_edge_planes, z1 - z0)).round().astype(int))
+        edge_planes = np.stack([fh["volume"][r - offset] for r in rows])
+    energy_source = "config"
+    if energy_kev is None and raw_path is not None:
+        energy_kev, energy_source = beam_energy_kev(raw_path), "raw file"
+    theory = theory_levels(materials, energy_kev)
+    record = calibrate_scan(
+        composite, separator, edge_planes, means=tuple(th["means"]),  # type: ignore[arg-type]
+        noise_sigma=th["noise_sigma"],
+        denoise_options={"method": th["denoiser"], "median_size_px": th["median_size_px"],
+                         "nlm_h_factor": th["nlm_h_factor"],
+                         "nlm_patch_distance_px": th["nlm_patch_distance_px"]},
+        theory=theory, reference=reference, max_disagreement=max_disagreement)
+    if theory is None:
+        record["warnings"].append("no theory: the config names no materials or the beam "
+                                  "energy is unknown (calibration.energy_kev)")
+    record.update({"energy_kev": energy_kev, "energy_source": energy_source,
+                   "materials": materials,
+                   "edge_plane_rows": rows.tolist()})
+    write_json_atomic(out_path, record)
+    return record
+
+
 def segment_layer_file(
     crop_path: str,
     thresholds_path: str,
     out_path: str,
     *,
     labelling: str = "watershed",
+    calibration_path: str | None = None,
     qc_path: str | None = None,
     **labelling_options: Any,
 ) -> dict[str, Any]:
     """Label one layer crop with the scan's levels; write ``labels`` (uint8) to HDF5.
+
+    With `calibration_path` (the scan's calibration record, :func:`calibrate_file`) the first
+    labels only give the AM shape: SE and void are then decided against the predicted blur of
+    AM with the calibrated levels and the measured blur of the denoised image
+    (:func:`tomopress.segment.blur_aware.blur_aware_labels`), and the sub-voxel AM share of
+    every voxel is written beside the labels (``am_occupancy``, uint8, 255 = all AM).
 
     Denoising follows the thresholds file (same denoiser and settings as the levels were
     measured with). With ``labelling="thresholds"`` the thresholds are applied as they are;
@@ -233,6 +318,7 @@ def segment_layer_file(
         low, high = th["low"], th["high"]
         mid = 0.5 * (low + high)
         means = (2 * low - mid, mid, 2 * high - mid)
+    denoised = np.empty(volume.shape, np.float32) if calibration_path is not None else None
     labels = segment_volume(
         volume,
         means=means,  # type: ignore[arg-type]
@@ -242,13 +328,39 @@ def segment_layer_file(
         median_size_px=th["median_size_px"],
         nlm_h_factor=th["nlm_h_factor"],
         nlm_patch_distance_px=th["nlm_patch_distance_px"],
+        denoised_out=denoised,
         **labelling_options,
     )
     method = f"{th['method']}+{labelling}"
+    extra: dict[str, np.ndarray] = {}
+    blur_attrs: dict[str, Any] = {}
+    if calibration_path is not None and np.mean(labels == AM) < MIN_AM_SHARE:
+        log.info("%s: %.2g %% AM, no AM blur to take out: first labels kept", crop_path,
+                 100 * np.mean(labels == AM))
+    elif calibration_path is not None:
+        with open(calibration_path) as fh:
+            cal = json.load(fh)
+        lev = cal["levels_per_cm"]
+        labels, occupancy, info = blur_aware_labels(
+            denoised, labels == AM, levels=(lev["void"], lev["se"], lev["am"]),
+            mean_grey=float(np.mean(volume, dtype=np.float64)), noise_sigma=th["noise_sigma"],
+            denoise_options={"method": th["denoiser"], "median_size_px": th["median_size_px"],
+                             "nlm_h_factor": th["nlm_h_factor"],
+                             "nlm_patch_distance_px": th["nlm_patch_distance_px"]},
+            fallback_blur_sigma_px=cal["blur_sigma_denoised_px"])
+        del denoised
+        extra["am_occupancy"] = np.rint(occupancy * 255).astype(np.uint8)
+        method += "+blur_aware"
+        blur_attrs = {"am_offset_px": info["am_offset_px"],
+                      "attenuation_balanced": info["balanced"],
+                      "am_edge_blur_sigma_px": info["am_edge_blur_sigma_px"],
+                      "blur_sigma_applied_px": info["blur_sigma_px"],
+                      "calibration_reference": cal["reference"]}
     write_array_h5(
         out_path,
-        {"labels": labels},
+        {"labels": labels, **extra},
         attrs={
+            **blur_attrs,
             **{k: attrs[k] for k in ("voxel_size_um", "layer", "z_rows", "roi_xy")},
             "label_meaning": "0 void, 1 SE, 2 AM, 255 outside",
             "threshold_low": th["low"],
@@ -256,7 +368,8 @@ def segment_layer_file(
             "class_means": list(th["means"]),
             "method": method,
             "denoiser": th["denoiser"],
-            **provenance(crop=crop_path, thresholds=thresholds_path),
+            **provenance(crop=crop_path, thresholds=thresholds_path,
+                         calibration=calibration_path or ""),
         },
     )
     if qc_path is not None:

@@ -58,6 +58,9 @@ HEADER_BYTES = 64 * 1024
 #: rules whose benchmark TSVs are summed into the scan's timings (``time_<rule>_s``)
 TIMED_RULES = ("flatfield", "center", "reconstruct", "volume", "segment", "metrics")
 _RECORD_LISTS = ("profiles", "orientation", "tortuosity_paths", "particles")
+#: per-plane lists of a record's ``profiles`` that become columns of the profiles table
+_PROFILE_KEYS = tuple(f"volume_fraction_{p}{s}" for s in ("", "_labels")
+                      for p in ("void", "se", "am"))
 _IDS = ("scan_id", "sample", "pressure_mpa", "layer")
 
 
@@ -183,6 +186,7 @@ def scan_record(
     volume_attrs: Mapping[str, Any],
     flatfield: Mapping[str, Any],
     timings: Mapping[str, float],
+    calibration: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One row of the scans table from the scan's JSON records and volume attributes."""
     n_rows, n_cols = (int(v) for v in header["detector_shape"])
@@ -231,10 +235,41 @@ def scan_record(
         "segmentation_method": thresholds["method"],
         "threshold_low_per_cm": thresholds["low"],
         "threshold_high_per_cm": thresholds["high"],
+        **_calibration_columns(calibration, volume_attrs),
         "level_void_per_cm": levels[0],
         "level_se_per_cm": levels[1],
         "level_am_per_cm": levels[2],
         **timings,
+    }
+
+
+def _calibration_columns(cal: Mapping[str, Any] | None, volume_attrs: Mapping[str, Any],
+                         ) -> dict[str, Any]:
+    """Scans-table columns of a calibration record (empty without one)."""
+    if not cal:
+        return {}
+    voxel_size_um = float(volume_attrs["voxel_size_um"])
+    levels, unc = cal["levels_per_cm"], cal["uncertainty_per_cm"]
+    theory = cal.get("theory_per_cm") or {}
+    in_scan = cal.get("in_scan_per_cm") or {}
+    air = in_scan.get("air") or {}
+    return {
+        "calibration_reference": cal["reference"],
+        **{f"mu_{k}_per_cm": levels[k] for k in ("void", "se", "am")},
+        "mu_se_uncertainty_per_cm": unc["se"],
+        "mu_am_uncertainty_per_cm": unc["am"],
+        "mu_se_theory_per_cm": theory.get("se"),
+        "mu_am_theory_per_cm": theory.get("am"),
+        "mu_am_core_per_cm": in_scan.get("am_core", {}).get("value"),
+        "mu_se_dense_per_cm": in_scan.get("se_dense", {}).get("value"),
+        "mu_air_per_cm": air.get("value"),
+        "am_theory_ratio": cal.get("am_theory_ratio"),
+        "se_theory_ratio": cal.get("se_theory_ratio"),
+        "se_subresolution_porosity": cal.get("se_subresolution_porosity"),
+        "energy_kev": cal.get("energy_kev"),
+        "blur_sigma_um": cal["blur_sigma_px"] * voxel_size_um,
+        "blur_method": cal.get("blur_method"),
+        "calibration_warnings": "; ".join(cal.get("warnings") or []) or None,
     }
 
 
@@ -257,8 +292,7 @@ def layer_rows(record: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for i, z_um in enumerate(profiles.get("z_um", [])):
         rows["profiles"].append({
             **ids, "plane": i, "z_row": int(record["z_start_row"]) + i, "z_um": z_um,
-            **{f"volume_fraction_{p}": profiles[f"volume_fraction_{p}"][i]
-               for p in ("void", "se", "am")},
+            **{key: profiles[key][i] for key in _PROFILE_KEYS if key in profiles},
         })
     orient = record.get("orientation") or {}
     edges = orient.get("u_bin_edges", [])
@@ -308,6 +342,7 @@ def write_scan_tables(
     volume_path: str,
     flatfield: Mapping[str, Any],
     benchmarks_dir: str,
+    calibration_path: str | None = None,
 ) -> dict[str, int]:
     """Write one scan's part of every table (keys of `out_paths` = table names); return row counts.
 
@@ -344,6 +379,7 @@ def write_scan_tables(
         thresholds=json.loads(Path(thresholds_path).read_text()),
         volume_attrs=volume_attrs, flatfield=flatfield,
         timings=benchmark_timings(benchmarks_dir, scan_id),
+        calibration=json.loads(Path(calibration_path).read_text()) if calibration_path else None,
     ))
     counts = {}
     meta = {"raw_files": metadata_json({scan_id: raw})}

@@ -15,7 +15,9 @@ Agg canvas (no pyplot, no backend switch, no rcParams change) and :func:`save_pn
 
 ``tortuosity.png`` needs rows in ``tortuosity.parquet``; :func:`tortuosity_figure` refuses an
 empty table rather than draw a placeholder. Error bars: a column ``<metric>_tile_std`` (the
-spread over tiled sub-crops), when the metrics table has one, is drawn as ±1 s.d.
+spread over tiled sub-crops), or better ``<metric>_uncertainty`` (standard uncertainty: tiles
+and calibration), when the metrics table has one, is drawn as ±1; a partial-volume estimate is
+drawn beside its label count ``<metric>_labels`` (open markers) where they differ.
 """
 
 from __future__ import annotations
@@ -104,13 +106,26 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise ValueError(f"{what}: table lacks column(s) {', '.join(missing)}")
 
 
-def _trend(ax: Axes, frame: pd.DataFrame, y: str, *, label: str, color: str, marker: str) -> None:
-    """One quantity against pressure, with ±1 s.d. error bars from ``<y>_tile_std`` if present."""
+def _trend(ax: Axes, frame: pd.DataFrame, y: str, *, label: str, color: str, marker: str,
+           scale: float = 1.0) -> None:
+    """One quantity against pressure, times `scale`, with its error bars and label-based twin.
+
+    Error bars are ±1 standard uncertainty from ``<y>_uncertainty`` (or the tile spread
+    ``<y>_tile_std``) when the table has one. Where the table also holds ``<y>_labels`` (the
+    label count behind a partial-volume estimate) and it differs, it is drawn beside as open
+    markers on a dotted line.
+    """
     frame = frame.sort_values("pressure_mpa")
-    std = frame.get(f"{y}_tile_std")
-    yerr = std.to_numpy(dtype=float) if std is not None and std.notna().any() else None
-    ax.errorbar(frame["pressure_mpa"], frame[y], yerr=yerr, label=label, color=color,
+    err = next((frame[c] for c in (f"{y}_uncertainty", f"{y}_tile_std")
+                if c in frame and frame[c].notna().any()), None)
+    yerr = None if err is None else scale * err.to_numpy(dtype=float)
+    ax.errorbar(frame["pressure_mpa"], scale * frame[y], yerr=yerr, label=label, color=color,
                 marker=marker, capsize=3, linewidth=1.2)
+    twin = frame.get(f"{y}_labels")
+    if twin is not None and twin.notna().any() and not np.allclose(twin, frame[y],
+                                                                   equal_nan=True):
+        ax.plot(frame["pressure_mpa"], scale * twin, linestyle=":", marker=marker,
+                markerfacecolor="none", color=color, linewidth=1, label=f"{label} (labels)")
 
 
 def _pressure_axis(ax: Axes) -> None:
@@ -124,8 +139,8 @@ def porosity_figure(metrics: pd.DataFrame) -> Figure:
     fig, (ax,) = _figure()
     for layer, part in metrics.groupby("layer", sort=True):
         color, marker = _LAYER_STYLE.get(layer, ("k", "^"))
-        _trend(ax, part.assign(porosity_pct=100 * part["porosity"]), "porosity_pct",
-               label=f"{layer} layer", color=color, marker=marker)
+        _trend(ax, part, "porosity", label=f"{layer} layer", color=color, marker=marker,
+               scale=100)
     _pressure_axis(ax)
     ax.set_ylabel("porosity (%)")
     ax.set_ylim(bottom=0)
@@ -143,9 +158,8 @@ def volume_fractions_figure(metrics: pd.DataFrame) -> Figure:
     for ax, layer in zip(axes, layers, strict=True):
         part = metrics[metrics["layer"] == layer]
         for (phase, (label, color)), marker in zip(_PHASES.items(), "o^s", strict=True):
-            col = f"volume_fraction_{phase}"
-            _trend(ax, part.assign(pct=100 * part[col]), "pct", label=label, color=color,
-                   marker=marker)
+            _trend(ax, part, f"volume_fraction_{phase}", label=label, color=color,
+                   marker=marker, scale=100)
         _pressure_axis(ax)
         ax.set_ylabel("volume fraction (%)")
         ax.set_ylim(0, 100)
@@ -162,8 +176,8 @@ def contact_fraction_figure(metrics: pd.DataFrame) -> Figure:
     if part.empty or part["contact_area_fraction"].isna().all():
         raise ValueError("contact-fraction figure: no composite layer with a defined f_c")
     fig, (ax_f, ax_a) = _figure(2)
-    _trend(ax_f, part.assign(pct=100 * part["contact_area_fraction"]), "pct",
-           label="composite", color="C0", marker="o")
+    _trend(ax_f, part, "contact_area_fraction", label="composite", color="C0", marker="o",
+           scale=100)
     ax_f.set_ylabel("contact-area fraction $f_c$ (%)")
     ax_f.set_title("AM|SE contact-area fraction")
     _trend(ax_a, part, "specific_contact_area_per_um", label="composite", color="C4", marker="D")

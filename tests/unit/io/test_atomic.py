@@ -42,7 +42,7 @@ def test_write_errors_become_output_write_errors(tmp_path, code):
 
 
 def test_other_os_errors_pass_through(tmp_path):
-    with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "a") as tmp:
+    with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "a"):
         (tmp_path / "no" / "such" / "input").read_text()
     assert list(tmp_path.iterdir()) == []
 

@@ -1,0 +1,506 @@
+"""Phase-level calibration of one scan: the attenuation of AM, SE and void, and the blur.
+
+Every grey-level estimator downstream (partial-volume fractions, blur-aware labels) rests on
+the linear mixing of attenuation: over a region, mean µ = Σ φ_k µ_k exactly, because the
+reconstruction is linear and blur conserves the mean (METRICS.md, "Partial volume"). A 1 %
+error in µ_SE is about one point of porosity, so the levels are measured, checked and
+recorded, never set by hand:
+
+* **theory**: µ = ρ (µ/ρ)(E) of each material from its formula, density and the beam energy
+  (``xraydb``, Elam tables; NCM111 at 4.77 g/cm³ and 20 keV: 80.2 cm⁻¹, LGPS at 2.04 g/cm³:
+  20.8 cm⁻¹);
+* **in the scan**: the mean of AM particle cores (AM eroded beyond the blur), of the dense
+  separator (SE farther than a few voxels from any void), and of the air around the sample
+  where it is in view (the zero);
+* **blur**: the edge spread function of the sample's outer edge against air, fitted with an
+  error function (the standard deviation of the system's Gaussian blur, in voxels).
+
+The levels used downstream are the theory's when the scan's AM cores confirm it within
+`max_disagreement` (a quantitative scan), else the scan's own. Dense SE below theory is not
+a calibration error but porosity too fine to resolve (or a lower SE density): it is recorded
+as such. Every level carries a standard uncertainty.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+import numpy as np
+from scipy import ndimage, optimize, special
+
+__all__ = [
+    "Level",
+    "REFERENCES",
+    "theory_attenuation_per_cm",
+    "tiled_mean",
+    "core_level",
+    "dense_level",
+    "sample_disc",
+    "EdgeFit",
+    "edge_spread_fit",
+    "denoised_blur_sigma_px",
+    "choose_levels",
+    "am_edge_blur_fit",
+    "calibrate_scan",
+]
+
+log = logging.getLogger(__name__)
+
+#: how the levels used downstream are chosen (see `choose_levels`)
+REFERENCES: Final = ("auto", "theory", "in_scan")
+
+
+@dataclass(frozen=True)
+class Level:
+    """A measured grey level: mean, its standard error and the voxels behind it."""
+
+    value: float
+    stderr: float
+    n_voxels: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def theory_attenuation_per_cm(formula: str, *, density_g_cm3: float, energy_kev: float) -> float:
+    """Linear attenuation coefficient of a material from its composition (cm⁻¹).
+
+    ``µ = ρ · (µ/ρ)(E)`` with the total mass attenuation of the Elam tables
+    (``xraydb.material_mu``, coherent and incoherent scattering included).
+
+    Parameters
+    ----------
+    formula : str
+        Chemical formula, e.g. ``"Li10GeP2S12"`` or ``"LiNi0.333Mn0.333Co0.333O2"``.
+    density_g_cm3 : float
+        Density in g/cm³, > 0.
+    energy_kev : float
+        Photon energy in keV, > 0.
+
+    Raises
+    ------
+    ValueError
+        If the formula cannot be parsed or a number is not positive.
+
+    Examples
+    --------
+    >>> round(theory_attenuation_per_cm("H2O", density_g_cm3=1.0, energy_kev=20.0), 3)
+    0.81
+    """
+    import xraydb
+
+    if not (density_g_cm3 > 0 and energy_kev > 0):
+        raise ValueError(f"density ({density_g_cm3!r} g/cm³) and energy ({energy_kev!r} keV) "
+                         "must be > 0")
+    try:
+        mu = float(xraydb.material_mu(formula, energy_kev * 1e3, density=density_g_cm3))
+    except Exception as err:  # xraydb raises bare exceptions on bad formulas
+        raise ValueError(f"cannot compute the attenuation of formula {formula!r}: {err}") from err
+    if not (math.isfinite(mu) and mu > 0):
+        raise ValueError(f"formula {formula!r} gives no attenuation ({mu!r}); check it")
+    return mu
+
+
+def tiled_mean(values: np.ndarray, mask: np.ndarray, *, n_tiles_xy: int = 4) -> Level:
+    """Mean of `values` over `mask`, with its standard error from lateral tiles.
+
+    Neighbouring voxels of a reconstruction are correlated (blur, filter), so the error is
+    taken from the scatter of the means of ``n_tiles_xy²`` full-height lateral tiles (each
+    weighted by its voxel count), not from the voxel scatter.
+
+    Examples
+    --------
+    >>> v = np.random.default_rng(0).normal(5.0, 1.0, (4, 32, 32))
+    >>> lev = tiled_mean(v, np.ones(v.shape, bool))
+    >>> abs(lev.value - 5.0) < 3 * lev.stderr, lev.n_voxels
+    (True, 4096)
+    """
+    mask = np.asarray(mask, dtype=bool)
+    n = int(mask.sum())
+    if n == 0:
+        return Level(float("nan"), float("nan"), 0)
+    total = float(np.sum(values, where=mask, dtype=np.float64))
+    means, weights = [], []
+    for ys in np.array_split(np.arange(values.shape[1]), n_tiles_xy):
+        for xs in np.array_split(np.arange(values.shape[2]), n_tiles_xy):
+            sub = (slice(None), slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
+            m = mask[sub]
+            k = int(m.sum())
+            if k:
+                means.append(float(np.sum(values[sub], where=m, dtype=np.float64)) / k)
+                weights.append(k)
+    w = np.asarray(weights, float)
+    mean = total / n
+    if w.size < 2:
+        return Level(mean, float("nan"), n)
+    w_eff = w.sum() ** 2 / np.sum(w**2)  # effective number of tiles
+    var = np.sum(w * (np.asarray(means) - mean) ** 2) / w.sum()
+    return Level(mean, float(np.sqrt(var / max(w_eff - 1, 1))), n)
+
+
+def core_level(grey: np.ndarray, mask: np.ndarray, *, erosion_px: int) -> Level:
+    """Mean grey level of the voxels of `mask` deeper than `erosion_px` inside it.
+
+    For AM particle cores: eroding beyond the blur (about 3 standard deviations) leaves
+    voxels whose grey level holds no partial volume of the surroundings.
+    """
+    core = ndimage.binary_erosion(np.asarray(mask, bool), iterations=int(erosion_px),
+                                  border_value=0)
+    return tiled_mean(grey, core)
+
+
+def dense_level(grey: np.ndarray, mask: np.ndarray, *, min_distance_px: float) -> Level:
+    """Mean grey level of the voxels of `mask` farther than `min_distance_px` from its outside.
+
+    For the dense separator: SE voxels far from any void voxel that the labels resolve. Voids
+    below the resolution stay inside and lower the level (see `choose_levels`).
+    """
+    dist = ndimage.distance_transform_edt(np.asarray(mask, bool))
+    return tiled_mean(grey, dist > min_distance_px)
+
+
+def sample_disc(plane: np.ndarray, *, threshold: float) -> tuple[float, float, float] | None:
+    """Centre ``(y, x)`` and radius (px) of the sample's cross-section in one slice.
+
+    The largest connected region above `threshold` (after a light smoothing), holes filled;
+    the radius is that of the disc of the same area, the centre its centroid. None when no
+    region is found or it touches the image border (the sample fills the field of view).
+    """
+    smooth = ndimage.gaussian_filter(np.nan_to_num(np.asarray(plane, np.float32)), 1.5)
+    regions, n = ndimage.label(smooth > threshold)
+    if n == 0:
+        return None
+    sizes = np.bincount(regions.ravel())[1:]
+    disc = ndimage.binary_fill_holes(regions == 1 + int(np.argmax(sizes)))
+    if disc[0].any() or disc[-1].any() or disc[:, 0].any() or disc[:, -1].any():
+        return None
+    cy, cx = ndimage.center_of_mass(disc)
+    return float(cy), float(cx), float(np.sqrt(disc.sum() / np.pi))
+
+
+@dataclass(frozen=True)
+class EdgeFit:
+    """Error-function fit of a radial edge profile: ``outside + (inside - outside) Φ((R - r)/σ)``."""
+
+    sigma_px: float
+    sigma_stderr_px: float
+    outside_level: float
+    outside_stderr: float
+    inside_level: float
+    radius_px: float
+    n_pixels: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def _radial_edge_fit(r: np.ndarray, g: np.ndarray, half_width_px: float) -> EdgeFit | None:
+    """Error-function fit of grey levels `g` against signed radii `r` from the rim (0.1 px bins)."""
+    edges = np.arange(-half_width_px, half_width_px + 1e-9, 0.1)
+    k = np.digitize(r, edges)
+    cnt = np.bincount(k, minlength=edges.size + 1)[1:edges.size]
+    sums = np.bincount(k, weights=g, minlength=edges.size + 1)[1:edges.size]
+    sq = np.bincount(k, weights=g * g, minlength=edges.size + 1)[1:edges.size]
+    rs = np.bincount(k, weights=r, minlength=edges.size + 1)[1:edges.size]
+    ok = cnt > 5
+    if ok.sum() < 20:
+        return None
+    rm, gm = rs[ok] / cnt[ok], sums[ok] / cnt[ok]
+    err = np.sqrt(np.maximum(sq[ok] / cnt[ok] - gm**2, 1e-12) / cnt[ok])
+
+    def model(p: np.ndarray) -> np.ndarray:
+        out, inn, r0, sig = p
+        return out + (inn - out) * special.ndtr((r0 - rm) / sig)
+
+    inside0 = float(np.median(gm[rm < -3])) if np.any(rm < -3) else float(gm.max())
+    outside0 = float(np.median(gm[rm > 3])) if np.any(rm > 3) else float(gm.min())
+    fit = optimize.least_squares(lambda p: (model(p) - gm) / err,
+                                 [outside0, inside0, 0.0, 1.0],
+                                 bounds=([-np.inf, -np.inf, -3, 0.05], [np.inf, np.inf, 3, 6]))
+    try:
+        cov = np.linalg.inv(fit.jac.T @ fit.jac) * max(2 * fit.cost / max(rm.size - 4, 1), 1)
+        stderr = np.sqrt(np.diag(cov))
+    except np.linalg.LinAlgError:
+        stderr = np.full(4, np.nan)
+    return EdgeFit(sigma_px=float(fit.x[3]), sigma_stderr_px=float(stderr[3]),
+                   outside_level=float(fit.x[0]), outside_stderr=float(stderr[0]),
+                   inside_level=float(fit.x[1]), radius_px=float(fit.x[2]), n_pixels=int(r.size))
+
+
+def edge_spread_fit(planes: np.ndarray, *, threshold: float, half_width_px: float = 8.0,
+                    ) -> EdgeFit | None:
+    """Blur of the system from the sample's outer edge against air (edge spread function).
+
+    In every plane the sample disc is found (`sample_disc`), the grey levels within
+    `half_width_px` of its rim are binned by their radius relative to the rim (0.1 px) and an
+    error function is fitted (a disc of radius R blurred with a Gaussian of σ ≪ R has this
+    profile to O(σ/R)). The planes' fits are combined by the median of σ, robust to a plane
+    spoiled by something near the rim (a particle, the end of the reconstructed rows); the
+    spread of σ over the planes is its standard error.
+
+    Parameters
+    ----------
+    planes : ndarray, shape (P, Y, X)
+        Reconstructed slices through the sample with air around it.
+    threshold : float
+        Grey level between air and the sample's outer material (e.g. half the SE level).
+
+    Returns
+    -------
+    EdgeFit or None
+        The fit of the median plane, with ``sigma_stderr_px`` from the spread over planes and
+        ``n_pixels`` summed over them; None when no plane shows the sample with air all around.
+    """
+    fits = []
+    for plane in np.asarray(planes, np.float32):
+        disc = sample_disc(plane, threshold=threshold)
+        if disc is None:
+            continue
+        cy, cx, radius = disc
+        yy, xx = np.indices(plane.shape)
+        r = np.hypot(yy - cy, xx - cx) - radius
+        near = np.abs(r) <= half_width_px
+        fit = _radial_edge_fit(r[near], plane[near].astype(np.float64), half_width_px)
+        if fit is not None:
+            fits.append(fit)
+    if not fits:
+        return None
+    fits.sort(key=lambda f: f.sigma_px)
+    mid = fits[len(fits) // 2]
+    sigmas = np.array([f.sigma_px for f in fits])
+    spread = (float(1.2533 * np.std(sigmas, ddof=1) / np.sqrt(sigmas.size)) if sigmas.size > 2
+              else mid.sigma_stderr_px)  # standard error of a median
+    return EdgeFit(sigma_px=mid.sigma_px, sigma_stderr_px=spread,
+                   outside_level=float(np.median([f.outside_level for f in fits])),
+                   outside_stderr=mid.outside_stderr, inside_level=mid.inside_level,
+                   radius_px=mid.radius_px, n_pixels=sum(f.n_pixels for f in fits))
+
+
+def denoised_blur_sigma_px(blur_sigma_px: float, noise_sigma: float, *, contrast: float,
+                           denoise_options: Mapping[str, Any], seed: int = 0) -> float:
+    """Blur of the denoised image: the measured blur plus what the denoiser adds at edges.
+
+    A planar edge of height `contrast` with the scan's own blur and noise level is denoised
+    with the scan's own settings and its edge spread function fitted; the denoiser's
+    effective smoothing depends on the noise and the contrast, so it is measured, not assumed.
+    """
+    from tomopress.segment.denoise import denoise
+
+    n = 24
+    x = np.arange(2 * n, dtype=np.float32) - n + 0.5
+    step = contrast * special.ndtr(-x / max(blur_sigma_px, 1e-3)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    vol = np.broadcast_to(step, (16, 32, 2 * n)) + rng.normal(0, noise_sigma, (16, 32, 2 * n))
+    den = denoise(vol.astype(np.float32), **dict(denoise_options, noise_sigma=noise_sigma))
+    profile = den[4:-4, 4:-4].mean(axis=(0, 1))
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return p[1] * special.ndtr(-(x - p[0]) / p[2]) - profile
+
+    fit = optimize.least_squares(resid, [0.0, contrast, max(blur_sigma_px, 0.3)],
+                                 bounds=([-3, 0, 0.05], [3, np.inf, 6]))
+    return float(fit.x[2])
+
+
+def choose_levels(
+    *,
+    theory: Mapping[str, float] | None,
+    am_core: Level,
+    se_dense: Level,
+    air: Level | None,
+    reference: str = "auto",
+    max_disagreement: float = 0.05,
+) -> dict[str, Any]:
+    """The levels (void, SE, AM) used downstream, their uncertainties, and warnings.
+
+    ``"theory"`` takes µ_AM and µ_SE from composition; ``"in_scan"`` the AM cores and the dense
+    separator; ``"auto"`` the theory when the AM cores agree with it within
+    `max_disagreement` (relative), else the scan. The void level is 0; the air around the
+    sample, when in view, is a check of that zero (a warning when it reads more than
+    `max_disagreement` of µ_SE away from it). Uncertainties: for theory levels, the relative
+    AM disagreement (the scan's own evidence of how quantitative it is, at least 0.5 %); for
+    in-scan levels, their standard errors (at least 0.5 %).
+
+    Returns
+    -------
+    dict
+        ``levels_per_cm`` {void, se, am}, ``uncertainty_per_cm`` {void, se, am},
+        ``reference`` (the one applied), ``am_theory_ratio``, ``se_theory_ratio``,
+        ``se_subresolution_porosity`` (1 - dense SE / expected SE; NaN without theory) and
+        ``warnings`` (list of str).
+
+    Raises
+    ------
+    ValueError
+        On an unknown reference, or ``"theory"`` without theory levels.
+    """
+    if reference not in REFERENCES:
+        raise ValueError(f"unknown calibration reference {reference!r}; valid: "
+                         + ", ".join(REFERENCES))
+    if reference == "theory" and not theory:
+        raise ValueError("calibration reference 'theory' needs the materials' formulas, "
+                         "densities and the beam energy")
+    warnings: list[str] = []
+    # air next to the sample reads above 0 in the halo of the blur (the sample's own
+    # attenuation spread outward), so it is a check of the zero, not an offset to apply
+    zero, zero_u = 0.0, 0.0
+    if air is not None and air.n_voxels > 0 and theory and abs(air.value) > max_disagreement * theory["se"]:
+        warnings.append(f"air around the sample reads {air.value:+.3g} cm-1 (expected 0): "
+                        "check flats, darks and the reconstruction offset")
+    am_ratio = se_ratio = sub = float("nan")
+    if theory:
+        am_ratio = (am_core.value - zero) / theory["am"]
+        se_ratio = (se_dense.value - zero) / theory["se"]
+        sub = 1.0 - (se_dense.value - zero) / (am_ratio * theory["se"]) if am_ratio > 0 else sub
+        if not abs(am_ratio - 1) <= max_disagreement:
+            warnings.append(f"AM cores read {100 * (am_ratio - 1):+.1f} % from theory "
+                            f"(margin {100 * max_disagreement:.0f} %): check energy, flats, "
+                            "AM formula and density")
+        if se_ratio < 1 - max_disagreement:
+            warnings.append(f"dense separator SE reads {100 * (se_ratio - 1):+.1f} % from "
+                            "theory: porosity below the resolution, or a lower SE density")
+        elif se_ratio > 1 + max_disagreement:
+            warnings.append(f"dense separator SE reads {100 * (se_ratio - 1):+.1f} % above "
+                            "theory: check the SE formula and density")
+    use_theory = bool(theory) and (reference == "theory" or (
+        reference == "auto" and abs(am_ratio - 1) <= max_disagreement))
+    if use_theory:
+        rel = max(abs(am_ratio - 1), 0.005)
+        levels = {"void": zero, "se": theory["se"] + zero, "am": theory["am"] + zero}
+        unc = {"void": zero_u, "se": rel * theory["se"], "am": rel * theory["am"]}
+        applied = "theory"
+    else:
+        levels = {"void": zero, "se": se_dense.value, "am": am_core.value}
+        unc = {"void": zero_u,
+               "se": max(se_dense.stderr, 0.005 * abs(se_dense.value - zero)),
+               "am": max(am_core.stderr, 0.005 * abs(am_core.value - zero))}
+        applied = "in_scan"
+        if reference == "auto" and theory:
+            warnings.append("levels from the scan itself (theory disagrees)")
+    return {"levels_per_cm": levels, "uncertainty_per_cm": unc, "reference": applied,
+            "am_theory_ratio": am_ratio, "se_theory_ratio": se_ratio,
+            "se_subresolution_porosity": sub, "warnings": warnings}
+
+
+def am_edge_blur_fit(grey: np.ndarray, am_mask: np.ndarray, *, half_width_px: float = 5.0,
+                     ) -> EdgeFit | None:
+    """Fallback blur estimate from the edges of AM particles (no air in view).
+
+    The grey levels near the AM boundary are binned by their signed distance to it (Euclidean
+    distance transforms, ±0.5 voxel at the boundary) and an error function fitted. The label
+    boundary jitters by a fraction of a voxel around the true edge, so the fitted σ is an
+    upper bound of the blur.
+    """
+    am = np.asarray(am_mask, bool)
+    if am.sum() < 100 or (~am).sum() < 100:
+        return None
+    d = np.where(am, -(ndimage.distance_transform_edt(am) - 0.5),
+                 ndimage.distance_transform_edt(~am) - 0.5)
+    near = np.abs(d) <= half_width_px
+    r, g = d[near].astype(np.float64), np.asarray(grey)[near].astype(np.float64)
+    vals, inv = np.unique(np.round(r, 3), return_inverse=True)
+    cnt = np.bincount(inv)
+    gm = np.bincount(inv, weights=g) / cnt
+    ok = cnt > 20
+    rm, gm, w = vals[ok], gm[ok], np.sqrt(cnt[ok])
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return (p[0] + (p[1] - p[0]) * special.ndtr((p[2] - rm) / p[3]) - gm) * w
+
+    fit = optimize.least_squares(resid, [float(gm[-1]), float(gm[0]), 0.0, 1.0],
+                                 bounds=([-np.inf, -np.inf, -2, 0.05], [np.inf, np.inf, 2, 6]))
+    return EdgeFit(sigma_px=float(fit.x[3]), sigma_stderr_px=float("nan"),
+                   outside_level=float(fit.x[0]), outside_stderr=float("nan"),
+                   inside_level=float(fit.x[1]), radius_px=float("nan"), n_pixels=int(r.size))
+
+
+def calibrate_scan(
+    composite: np.ndarray,
+    separator: np.ndarray,
+    edge_planes: np.ndarray | None,
+    *,
+    means: tuple[float, float, float],
+    noise_sigma: float,
+    denoise_options: Mapping[str, Any],
+    theory: Mapping[str, float] | None,
+    reference: str = "auto",
+    max_disagreement: float = 0.05,
+) -> dict[str, Any]:
+    """Calibration record of one scan from its layer crops and a few full slices.
+
+    Parameters
+    ----------
+    composite, separator : ndarray, shape (Z, Y, X)
+        Reconstructed grey levels (cm⁻¹) of the two layer crops.
+    edge_planes : ndarray, shape (P, Y, X), or None
+        Whole reconstructed slices through the separator (sample and the air around it), for
+        the air level and the blur; None or no air in view falls back to AM edges.
+    means : tuple of float
+        Rough class means (void, SE, AM) from the level fit, to find AM and dense SE.
+    noise_sigma : float
+        Noise standard deviation of the raw grey levels.
+    denoise_options : mapping
+        The denoiser settings of the segmentation (``method``, ``nlm_h_factor``, ...).
+    theory : mapping or None
+        Theoretical ``{"am": µ, "se": µ}`` in cm⁻¹, or None.
+    reference, max_disagreement
+        See `choose_levels`.
+
+    Returns
+    -------
+    dict
+        ``levels_per_cm``, ``uncertainty_per_cm``, ``reference``, ratios and warnings of
+        `choose_levels`; ``theory_per_cm``; ``in_scan_per_cm`` {am_core, se_dense, air}
+        (each with ``value``, ``stderr``, ``n_voxels``); ``blur_sigma_px`` (raw),
+        ``blur_sigma_denoised_px``, ``blur_method`` (``air_edge`` or ``am_edges``) and the
+        edge fit; ``noise_sigma``.
+    """
+    m_void, m_se, m_am = means
+    smooth_c = ndimage.gaussian_filter(np.asarray(composite, np.float32), 1.0)
+    am_mask = smooth_c > 0.5 * (m_se + m_am)
+    edge = None
+    if edge_planes is not None and len(edge_planes):
+        edge = edge_spread_fit(edge_planes, threshold=0.5 * (m_void + m_se))
+    blur_method = "air_edge"
+    if edge is None or not 0.1 < edge.sigma_px < 5:
+        edge = am_edge_blur_fit(composite, am_mask)
+        blur_method = "am_edges"
+    sigma = edge.sigma_px if edge is not None else 1.0
+    depth = int(math.ceil(3 * sigma)) + 1
+    am_core = core_level(composite, am_mask, erosion_px=depth)
+    smooth_s = ndimage.gaussian_filter(np.asarray(separator, np.float32), 1.0)
+    se_mask = (smooth_s > 0.5 * (m_void + m_se)) & (smooth_s < 0.5 * (m_se + m_am))
+    se_dense = dense_level(separator, se_mask, min_distance_px=depth)
+    air = None
+    if blur_method == "air_edge":
+        air = Level(edge.outside_level, edge.outside_stderr, edge.n_pixels // 2)
+    chosen = choose_levels(theory=theory, am_core=am_core, se_dense=se_dense, air=air,
+                           reference=reference, max_disagreement=max_disagreement)
+    if blur_method == "am_edges":
+        chosen["warnings"].append("no air around the sample in view: blur from AM edges "
+                                  "(an upper bound) and the void level set to 0")
+    # the edge whose blur the labels predict is AM's: measure the denoiser at its contrast
+    contrast = chosen["levels_per_cm"]["am"] - chosen["levels_per_cm"]["se"]
+    sigma_dn = denoised_blur_sigma_px(sigma, noise_sigma, contrast=contrast,
+                                      denoise_options=denoise_options)
+    for text in chosen["warnings"]:
+        log.warning("calibration: %s", text)
+    log.info("calibration (%s): void %.3g, SE %.4g, AM %.4g cm-1; blur %.2f px (%s), "
+             "denoised %.2f px", chosen["reference"], *chosen["levels_per_cm"].values(),
+             sigma, blur_method, sigma_dn)
+    return {
+        **chosen,
+        "theory_per_cm": dict(theory) if theory else None,
+        "in_scan_per_cm": {"am_core": am_core.as_dict(), "se_dense": se_dense.as_dict(),
+                           "air": air.as_dict() if air else None},
+        "core_erosion_px": depth,
+        "blur_sigma_px": sigma,
+        "blur_sigma_denoised_px": sigma_dn,
+        "blur_method": blur_method,
+        "edge_fit": edge.as_dict() if edge else None,
+        "noise_sigma": float(noise_sigma),
+    }

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy import ndimage
 
+from tomopress.logs import Progress
 from tomopress.segment.denoise import denoise
 from tomopress.types import AM, SE, VOID, F32Array, LabelVolume
 
@@ -456,7 +457,9 @@ def segment_volume(
         block: F32Array = np.asarray(volume[tuple(padded)], dtype=np.float32)
         labels = _segment_block(block, **kw)  # type: ignore[arg-type]
         out[tuple(inner)] = labels[tuple(local)]
+        progress.step(f"planes {start[0]}:{inner[0].stop}, {block.size} voxels with context")
 
+    progress = Progress(log, "segment: block", len(starts))
     if n_threads == 1 or len(starts) == 1:
         for start in starts:
             one(start)

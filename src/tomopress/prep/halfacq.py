@@ -198,14 +198,22 @@ def _integer_metric(first: F32Array, flipped: F32Array, min_overlap: int
                     ) -> tuple[np.ndarray, F64Array, np.ndarray]:
     """Normalised squared difference of ``flipped(u)`` and ``first(u + d)`` for integer d."""
     n_cols = first.shape[2]
-    a = first.reshape(-1, n_cols).astype(np.float64)
-    f = flipped.reshape(-1, n_cols).astype(np.float64)
-    a2 = np.concatenate([[0.0], np.cumsum(np.sum(a * a, axis=0))])
-    f2 = np.concatenate([[0.0], np.cumsum(np.sum(f * f, axis=0))])
+    a_all = first.reshape(-1, n_cols)
+    f_all = flipped.reshape(-1, n_cols)
     length = scipy.fft.next_fast_len(2 * n_cols, real=True)
-    # corr[d] = sum_u f(u) a(u + d), every row and angle at once
-    spec = np.sum(np.conj(scipy.fft.rfft(f, n=length, axis=1)) * scipy.fft.rfft(a, n=length,
-                                                                                  axis=1), axis=0)
+    col_a2 = np.zeros(n_cols)
+    col_f2 = np.zeros(n_cols)
+    spec = np.zeros(length // 2 + 1, dtype=np.complex128)
+    for i in range(0, a_all.shape[0], 1024):  # bounded memory: 1024 detector lines at a time
+        a = a_all[i : i + 1024].astype(np.float64)
+        f = f_all[i : i + 1024].astype(np.float64)
+        col_a2 += np.sum(a * a, axis=0)
+        col_f2 += np.sum(f * f, axis=0)
+        # corr[d] = sum_u f(u) a(u + d), over every row and angle
+        spec += np.sum(np.conj(scipy.fft.rfft(f, n=length, axis=1))
+                       * scipy.fft.rfft(a, n=length, axis=1), axis=0)
+    a2 = np.concatenate([[0.0], np.cumsum(col_a2)])
+    f2 = np.concatenate([[0.0], np.cumsum(col_f2)])
     corr = scipy.fft.irfft(spec, n=length)
     shifts = np.arange(-(n_cols - min_overlap), n_cols - min_overlap + 1)
     lo = np.maximum(0, -shifts)  # overlap u in [lo, hi)

@@ -457,7 +457,8 @@ def segment_volume(
         block: F32Array = np.asarray(volume[tuple(padded)], dtype=np.float32)
         labels = _segment_block(block, **kw)  # type: ignore[arg-type]
         out[tuple(inner)] = labels[tuple(local)]
-        progress.step(f"planes {start[0]}:{inner[0].stop}, {block.size} voxels with context")
+        progress.step(f"last done: planes {inner[0].start}:{inner[0].stop}, y {inner[1].start}:"
+                      f"{inner[1].stop}, x {inner[2].start}:{inner[2].stop}")
 
     progress = Progress(log, "segment: block", len(starts))
     if n_threads == 1 or len(starts) == 1:

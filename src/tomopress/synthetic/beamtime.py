@@ -176,10 +176,16 @@ def simulate_projections(params: SyntheticParams, *, pressure_mpa: float,
     noise_rng = rng if params.noise else None
     kw = {"i0_counts": params.i0_counts, "dark": dark,
           "read_noise_counts": params.read_noise_counts, "rng": noise_rng}
+    if params.drift_total:
+        trans *= (1 + params.drift_total * np.linspace(0, 1, params.n_angles,
+                                                        dtype=np.float32))[:, None, None]
     data = detector_counts(trans, gain=gain_proj, **kw)
     del trans
     shape = (params.n_rows, params.n_cols)
-    flats = detector_counts(np.ones((params.n_flats, *shape), np.float32), gain=gain, **kw)
+    open_beam = np.ones((params.n_flats, *shape), np.float32)
+    if params.drift_total:  # the second half of the flats is taken after the projections
+        open_beam[params.n_flats // 2:] *= 1 + params.drift_total
+    flats = detector_counts(open_beam, gain=gain, **kw)
     darks = detector_counts(np.zeros((params.n_darks, *shape), np.float32), gain=gain, **kw)
     for a, r, c in defects["zingers"]:
         data[a, r, c] = min(65535, int(data[a, r, c]) + int(params.i0_counts * rng.uniform(0.5, 2)))
@@ -293,8 +299,11 @@ def _write_dxchange(path: Path, scan: SimulatedScan, params: SyntheticParams, *,
         f.attrs["generator"] = f"tomopress.synthetic.beamtime {__version__}"
         f.attrs["simulation_params"] = json.dumps(params.as_dict(), sort_keys=True)
         ex = f.create_group("exchange")
-        for name, arr in (("data", scan.data), ("data_white", scan.flats),
-                          ("data_dark", scan.darks)):
+        n_before = params.n_flats // 2 if params.drift_total else params.n_flats
+        flat_sets = ([("data_white", scan.flats)] if n_before == params.n_flats else
+                     [("data_white_pre", scan.flats[:n_before]),
+                      ("data_white_post", scan.flats[n_before:])])
+        for name, arr in (("data", scan.data), *flat_sets, ("data_dark", scan.darks)):
             ds = ex.create_dataset(name, data=arr, chunks=(arr.shape[0], rows_per_chunk, n_c))
             ds.attrs["axes"] = "theta:y:x"
         th = ex.create_dataset("theta", data=scan.theta_deg.astype(np.float64))

@@ -209,16 +209,17 @@ def build_microstructure(params: SyntheticParams, pressure_mpa: float) -> Micros
     # the random fields' white noise, drawn before anything pressure-dependent
     white_comp = rng.standard_normal((nz - zi, n_side, n_side), dtype=np.float32)
     white_sep = rng.standard_normal((zi, n_side, n_side), dtype=np.float32)
-    flat = targets["void_flattening"]
+    flat = targets["void_flattening"] * params.void_flattening_scale
 
     # composite: anisotropic field + voids at particle equators
     s_xy = params.void_correlation_um / vox_um
     field = gaussian_random_field(white_comp.shape, (flat * s_xy, s_xy, s_xy), white=white_comp)
     del white_comp
     shell = params.equator_shell_um / vox_um
-    w_eq = np.float32(targets["equator_weight"])
+    w_eq = np.float32(targets["equator_weight"] * params.equator_weight_scale)
+    keep_out = params.min_void_distance_um / vox_um
     for centre, r in zip(particles.centres, particles.radii):
-        box = _ball_box(centre - (zi, 0, 0), r, field.shape, pad=2 * shell)
+        box = _ball_box(centre - (zi, 0, 0), r, field.shape, pad=max(2 * shell, keep_out + 1))
         if box is None:
             continue
         sl, grids, d2 = box
@@ -226,6 +227,8 @@ def build_microstructure(params: SyntheticParams, pressure_mpa: float) -> Micros
         nz2 = ((grids[0] - (centre[0] - zi)) ** 2 / np.maximum(d2, 1e-9)).astype(np.float32)
         g = np.exp(-(((rho - r) / shell) ** 2)) * (rho > r)
         field[sl] += w_eq * g * (1 - 2 * nz2)
+        if keep_out > 0:  # voids never within keep_out of the surface: gapless contact
+            field[sl][rho <= r + keep_out] = -np.inf
     _threshold_voids(labels[zi:], field, targets["composite_porosity"])
     del field
 

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SyntheticParams", "pressure_model", "PRESSURE_RANGE_MPA"]
+__all__ = ["SyntheticParams", "pressure_model", "PRESSURE_RANGE_MPA", "MORPHOLOGIES"]
 
 #: pressures between which the pressure model interpolates (log-linear); it saturates outside
 PRESSURE_RANGE_MPA = (6.0, 100.0)
@@ -128,6 +128,17 @@ class SyntheticParams:
         The same for the separator's small voids.
     equator_shell_um : float
         Width of the shell around each particle where the equatorial-void term acts.
+    equator_weight_scale : float
+        Factor on the pressure model's equatorial-void weight (0 turns the term off).
+    void_flattening_scale : float
+        Factor on the pressure model's void flattening (< 1 flattens voids further along z).
+    min_void_distance_um : float
+        No void closer than this to an AM particle surface (0: voids may touch AM); a positive
+        value gives contact without gaps.
+    drift_total : float
+        Relative change of the beam intensity over the scan: projection k is scaled by
+        ``1 + drift_total * k / (n_angles - 1)``; half the flats are taken before (factor 1)
+        and half after (factor ``1 + drift_total``).
     microstructure_seed : int
         Seed of particles and void fields: the same across a pressure series, so only the voids
         change with pressure, as in a real series.
@@ -171,6 +182,10 @@ class SyntheticParams:
     void_correlation_um: float = 3.5
     separator_void_correlation_um: float = 1.5
     equator_shell_um: float = 2.5
+    equator_weight_scale: float = 1.0
+    void_flattening_scale: float = 1.0
+    min_void_distance_um: float = 0.0
+    drift_total: float = 0.0
     microstructure_seed: int = 16602
     half_acquisition_overlap_px: int = 0
 
@@ -188,7 +203,8 @@ class SyntheticParams:
                 raise bad(name, "must be > 0")
         for name in ("dark_counts", "read_noise_counts", "gain_spread", "ring_gain_error",
                      "n_ring_columns", "n_dead_columns", "n_zingers", "blur_sigma_px",
-                     "particle_sigma_ln", "transition_rows", "max_overlap"):
+                     "particle_sigma_ln", "transition_rows", "max_overlap",
+                     "equator_weight_scale", "min_void_distance_um"):
             if getattr(self, name) < 0:
                 raise bad(name, "must be >= 0")
         if not 0 < self.separator_rows < self.n_rows:
@@ -198,6 +214,12 @@ class SyntheticParams:
             raise bad("transition_rows", "must leave rows in both layers")
         if not 0 < self.roi_size_px <= self.n_cols:
             raise bad("roi_size_px", f"must lie in (0, n_cols={self.n_cols}]")
+        if not 0 < self.void_flattening_scale <= 2:
+            raise bad("void_flattening_scale", "must lie in (0, 2]")
+        if not -0.5 < self.drift_total < 0.5:
+            raise bad("drift_total", "must lie in (-0.5, 0.5)")
+        if self.drift_total and self.n_flats < 2:
+            raise bad("n_flats", "must be >= 2 with a beam drift (flats before and after)")
         if not 0 < self.am_fraction < 0.6:
             raise bad("am_fraction", "must lie in (0, 0.6)")
         if not 0 < self.cylinder_diameter_frac < 1:
@@ -229,3 +251,15 @@ class SyntheticParams:
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (for JSON and HDF5 attributes)."""
         return dataclasses.asdict(self)
+
+
+#: microstructure variants of the validation matrix (benchmarks/fidelity.py), as overrides of
+#: `SyntheticParams` fields: the demo's voids; voids 1-3 voxels thick hugging the particle
+#: equators; separator voids below the resolution; contact without gaps; voids flattened along z
+MORPHOLOGIES: dict[str, dict[str, float]] = {
+    "reference": {},
+    "thin_equatorial": {"equator_shell_um": 0.6, "equator_weight_scale": 3.0},
+    "subresolution_separator": {"separator_void_correlation_um": 0.35},
+    "gapless_contact": {"min_void_distance_um": 1.0},
+    "flattened": {"void_flattening_scale": 0.45},
+}

@@ -177,7 +177,7 @@ def simulate_projections(params: SyntheticParams, *, pressure_mpa: float,
     kw = {"i0_counts": params.i0_counts, "dark": dark,
           "read_noise_counts": params.read_noise_counts, "rng": noise_rng}
     if params.drift_total:
-        trans *= (1 + params.drift_total * np.linspace(0, 1, params.n_angles,
+        trans *= (1 + params.drift_total * np.linspace(0, 1, theta_deg.size,
                                                         dtype=np.float32))[:, None, None]
     data = detector_counts(trans, gain=gain_proj, **kw)
     del trans

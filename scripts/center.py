@@ -16,5 +16,6 @@ center_file(
     override_px=snakemake.params.override_px,
     method=snakemake.params.method,
     min_confidence=snakemake.params.min_confidence,
+    tilt_min_spread_px=snakemake.params.tilt_min_spread_px,
     qc_png=snakemake.output.qc,
 )

@@ -31,7 +31,11 @@ def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
         from tomopress.intake.config import load_config
 
         formats = load_config(args.config)["formats"]
-    return inspect_raw(args.path, args.format, **scan_reader_options(formats))
+    info = inspect_raw(args.path, args.format, **scan_reader_options(formats))
+    from tomopress.prep.axis import scan_axis
+
+    return {**info, **scan_axis(args.path, format=args.format,
+                                reader_options=scan_reader_options(formats))}
 
 
 def _parse_rows(text: str) -> tuple[int, int]:
@@ -144,7 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="header facts of a raw scan, checked with a small pixel "
-                       "sample, as JSON; exit 2 listing every problem")
+                       "sample, and its scan type (180, 360_centred, 360_offset with the axis "
+                       "side and overlap), as JSON; exit 2 listing every problem")
     p.add_argument("path", help="DXchange/NXtomo HDF5 file or TIFF-stack folder")
     p.add_argument("--format", default="auto", choices=["auto", "dxchange", "nxtomo", "tiff"])
     p.add_argument("--config", help="workflow config whose `formats` block gives dataset paths")

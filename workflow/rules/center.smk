@@ -30,6 +30,7 @@ rule center:
         n_rows=config["center"]["n_rows"],
         method=config["center"]["method"],
         min_confidence=config["center"]["min_confidence"],
+        tilt_min_spread_px=config["center"]["tilt_min_spread_px"],
         average=config["flatfield"]["average"],
         min_transmission=config["flatfield"]["min_transmission"],
         override_px=sheet_value("center_px"),

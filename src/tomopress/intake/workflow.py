@@ -67,18 +67,22 @@ def detector_header(row: pd.Series, config: dict[str, Any]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``n_projections``, ``n_rows``, ``n_cols``, ``pixel_size_um`` (None when not recorded).
+        ``n_projections``, ``n_rows``, ``n_cols``, ``pixel_size_um`` (None when not recorded)
+        and ``full_turn`` (angles over 360 degrees: the reconstruction may be up to twice as
+        wide, see `tomopress.prep.halfacq`).
     """
     synthetic_dir = config["synthetic"]["raw_dir"]
     if is_synthetic(row["raw"], synthetic_dir):
+        from tomopress.synthetic.acquisition import detector_shape, is_half_acquisition
+
         params = synthetic_params(config)
         return {
-            "n_projections": params.n_angles,
-            "n_rows": params.n_rows,
-            "n_cols": params.n_cols,
+            **detector_shape(params),
             "pixel_size_um": params.pixel_size_um,
+            "full_turn": is_half_acquisition(params),
         }
     from tomopress.io import open_scan
+    from tomopress.prep.halfacq import is_full_turn
 
     with open_scan(row["raw"], row["format"], **scan_reader_options(config["formats"])) as scan:
         n_rows, n_cols = scan.detector_shape
@@ -87,6 +91,7 @@ def detector_header(row: pd.Series, config: dict[str, Any]) -> dict[str, Any]:
             "n_rows": n_rows,
             "n_cols": n_cols,
             "pixel_size_um": scan.pixel_size_um,
+            "full_turn": is_full_turn(scan.angles_rad),
         }
 
 
@@ -140,15 +145,17 @@ def recon_mem_mb(header: dict[str, Any], slab_rows: int, *, factor: float = 1.0)
     """Memory for one flat-field or reconstruction job of a slab, from array shapes.
 
     Counts the raw slab (uint16), its float32 sinogram (twice, for the filtered copy), the
-    float32 slab volume and finufft's 2x-oversampled complex grid, plus 400 MB for the
+    float32 slab volume and finufft's 2x-oversampled complex grid (both for a slice twice as
+    wide when the scan is a full turn, which may be an offset-axis scan), plus 400 MB for the
     interpreter and libraries.
     """
     n_angles, n_cols = header["n_projections"], header["n_cols"]
+    n_out = 2 * n_cols if header.get("full_turn") else n_cols  # stitched offset-axis scan
     rows = min(slab_rows, header["n_rows"])
     raw = n_angles * rows * n_cols * 2
     sinogram = n_angles * rows * n_cols * 4 * 2
-    volume = rows * n_cols * n_cols * 4
-    nufft_grid = (2 * n_cols) ** 2 * 8 * 2
+    volume = rows * n_out * n_out * 4
+    nufft_grid = (2 * n_out) ** 2 * 8 * 2
     return int(math.ceil(factor * ((raw + sinogram + volume + nufft_grid) / 1e6 + 400)))
 
 
@@ -170,7 +177,7 @@ def layer_shape(
         start, stop = parse_range(row[f"{layer}_rows"])
     else:
         start, stop = recon_rows(row, header["n_rows"])
-    side = min(roi_size_px, header["n_cols"])
+    side = min(roi_size_px, header["n_cols"] * (2 if header.get("full_turn") else 1))
     if row.get("roi_xy"):
         (y0, y1), (x0, x1) = (parse_range(part) for part in row["roi_xy"].split(","))
         return stop - start, y1 - y0, x1 - x0

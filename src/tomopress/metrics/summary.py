@@ -18,12 +18,15 @@ larger than a tile is analysed whole.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from tomopress.logs import Progress
 from tomopress.metrics._checks import checked_labels, checked_voxel_size_um
 from tomopress.metrics.anisotropy import directional_contact_fractions
 from tomopress.metrics.connectivity import se_connectivity
@@ -36,6 +39,8 @@ from tomopress.metrics.tortuosity import geometric_tortuosity, tiled_geometric_t
 from tomopress.types import AM, SE, VOID, LabelVolume
 
 __all__ = ["FAMILIES", "DETAIL_KEYS", "summary_metrics"]
+
+log = logging.getLogger(__name__)
 
 Family = Callable[[LabelVolume, float], dict[str, Any]]
 
@@ -346,6 +351,7 @@ def summary_metrics(
     else:
         absent = _absent_phase_reasons(labels)
     record: dict[str, Any] = {"voxel_size_um": float(voxel_size_um), "shape_zyx": list(labels.shape)}
+    progress = Progress(log, f"metrics of {labels.shape} voxels: family", len(names), every_s=0)
     for name in names:
         function, needs = FAMILIES[name]
         missing = [p for p in needs if p in absent]
@@ -354,11 +360,14 @@ def summary_metrics(
                       if all(absent[p].startswith("no ") for p in missing)
                       else "; ".join(absent[p] for p in missing))
             record.update(_null_family(name, voxel_size_um, reason))
+            progress.step(f"{name}: null, {reason}")
             continue
+        t0 = time.perf_counter()
         for key, value in function(labels, voxel_size_um).items():
             if key in DETAIL_KEYS:
                 if details is not None:
                     details[key] = value
             else:
                 record[key] = value
+        progress.step(f"{name} in {time.perf_counter() - t0:.1f} s")
     return {k: _plain(v) for k, v in record.items()}

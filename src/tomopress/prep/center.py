@@ -316,7 +316,10 @@ def find_center(
         Projection angles in radians (a half turn for ``"vo"``).
     method : {"vo", "com"}
         ``"vo"``: :func:`vo_center` (Vo et al. 2014, doi:10.1364/OE.22.019078), robust to
-        truncation and noise; ``"com"``: :func:`center_of_mass_center`.
+        truncation and noise; for a full turn it is
+        :func:`tomopress.prep.halfacq.find_center_360` instead (the two half turns compared
+        directly; finds an axis anywhere on the detector, also an offset one, and ignores
+        `search_px`); ``"com"``: :func:`center_of_mass_center`.
     search_px : (float, float), optional
         Candidate centres in columns; default the detector middle ± a quarter of its width.
 
@@ -339,6 +342,10 @@ def find_center(
     33.7
     """
     if method == "vo":
+        from tomopress.prep.halfacq import find_center_360, is_full_turn
+
+        if is_full_turn(np.asarray(angles_rad)):
+            return find_center_360(sinograms, angles_rad)
         return vo_center(sinograms, angles_rad, search_px=search_px)
     if method == "com":
         return center_of_mass_center(sinograms, angles_rad, search_px=search_px)
@@ -371,6 +378,7 @@ def center_qc_png(
     from matplotlib.figure import Figure
 
     from tomopress.io.atomic import atomic_path
+    from tomopress.prep.halfacq import is_full_turn, stitch_half_acquisition
     from tomopress.recon.reconstruct import reconstruct_slices
 
     sinograms = np.asarray(sinograms, dtype=np.float32)
@@ -378,8 +386,19 @@ def center_qc_png(
     row = sinograms[:, sinograms.shape[1] // 2 : sinograms.shape[1] // 2 + 1, :]
     centres = [float(np.clip(estimate.center_px + d, 0, n_cols - 1))
                for d in (-offset_px, 0.0, offset_px)]
-    slices = [reconstruct_slices(row, angles_rad, center_px=c, pixel_size_um=pixel_size_um,
-                                 backend="gridding")[0] for c in centres]
+
+    def slice_at(c: float) -> F32Array:
+        sino, theta = row, angles_rad
+        if is_full_turn(angles_rad):  # a full turn is stitched first, as in reconstruction
+            sino, theta, c = stitch_half_acquisition(row, angles_rad, center_px=c)
+        return reconstruct_slices(sino, theta, center_px=c, pixel_size_um=pixel_size_um,
+                                  backend="gridding")[0]
+
+    slices = [slice_at(c) for c in centres]
+    if slices[0].shape != slices[1].shape or slices[2].shape != slices[1].shape:
+        side = min(s.shape[0] for s in slices)  # stitched widths may differ by a column
+        slices = [s[(s.shape[0] - side) // 2:][:side, (s.shape[1] - side) // 2:][:, :side]
+                  for s in slices]
     vmin, vmax = np.percentile(slices[1], [1, 99.5])
     if not vmax > vmin:
         vmin, vmax = float(slices[1].min()), float(slices[1].max()) + 1e-6
@@ -501,6 +520,7 @@ def center_file(
     method: str = "vo",
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     qc_png: str | None = None,
+    tilt_min_spread_px: float | None = None,
 ) -> CenterEstimate:
     """Find the rotation centre of a raw scan (or take the sheet's) and write it as JSON.
 
@@ -510,6 +530,19 @@ def center_file(
     number of columns.  With `qc_png` a QC figure is written too, also before a low-confidence
     error (with a sheet override it shows the measured curve and marks the sheet's centre).
 
+    The scan type is recorded as ``scan_type``: ``"180"``, or for a full turn (the centre is
+    then found by :func:`tomopress.prep.halfacq.find_center_360`) ``"360_centred"`` or
+    ``"360_offset"``, with ``axis_side``, ``overlap_px`` and ``stitched_cols``
+    (:func:`tomopress.prep.halfacq.axis_geometry`).
+
+    With `tilt_min_spread_px` (and no sheet override) the centre is also measured on bands of
+    `n_rows` rows spread over ``rows`` from top to bottom (:func:`tomopress.prep.axis.tilt_bands`)
+    and a line ``centre(row)`` fitted (:func:`tomopress.prep.axis.fit_tilt`); when its spread
+    over ``rows`` exceeds `tilt_min_spread_px` and its slope is significant, each row gets its
+    own centre in reconstruction.  ``tilt`` records the
+    fit (``slope_px_per_row``, ``spread_px``, ``applied``, ``reason``, the band centres) and
+    ``center_px`` is then the fitted centre at the middle band.
+
     Raises
     ------
     ValueError
@@ -517,14 +550,18 @@ def center_file(
         centre lies outside the detector.
     """
     from tomopress.io.atomic import write_json_atomic
+    from tomopress.prep.axis import fit_tilt, tilt_bands
+    from tomopress.prep.halfacq import axis_geometry, is_full_turn
 
     measure = override_px is None or qc_png is not None
     data = _load_rows(raw_path, format, reader_options, rows, n_rows, average,
                       min_transmission, read_pixels=measure)
+    full_turn = is_full_turn(data.angles_rad)
     if measure:
         estimate = find_center(data.sinograms, data.angles_rad, method=method)
     else:
         estimate = CenterEstimate(float(override_px), 0.0, 1.0, "sample_sheet")
+    measured = estimate
     if override_px is not None:
         estimate = replace(estimate, center_px=float(override_px), residual_px=0.0,
                            confidence=1.0, method="sample_sheet")
@@ -545,5 +582,29 @@ def center_file(
             f"{raw_path}: rotation centre {estimate.center_px:.2f} px lies outside the detector "
             f"(0..{n_cols - 1}); set center_px in the sample sheet"
         )
-    write_json_atomic(out_path, {**asdict(estimate), "rows": list(used), "n_columns": n_cols})
+    record: dict = {**asdict(estimate), "rows": list(used), "n_columns": n_cols,
+                    "scan_type": "180"}
+    if tilt_min_spread_px is not None and override_px is None:
+        bands = tilt_bands(rows, n_rows)
+        middle = bands.index(used) if used in bands else len(bands) // 2
+        found = [measured if band == used else find_center(
+            _load_rows(raw_path, format, reader_options, band, n_rows, average,
+                       min_transmission).sinograms, data.angles_rad, method=method)
+            for band in bands]
+        tilt = fit_tilt(np.array([(a + b - 1) / 2 for a, b in bands]),
+                        np.array([e.center_px for e in found]),
+                        np.array([e.confidence for e in found]), middle_index=middle,
+                        recon_rows=rows, min_confidence=min_confidence,
+                        min_spread_px=tilt_min_spread_px)
+        record.update(center_px=tilt.center_px, tilt=tilt.as_record())
+    elif override_px is not None:
+        record["tilt"] = {"applied": False, "reason": "centre from the sample sheet"}
+    if full_turn:
+        geometry = axis_geometry(record["center_px"], n_cols)
+        record.update(scan_type=geometry.scan_type, axis_side=geometry.side,
+                      overlap_px=geometry.overlap_px, stitched_cols=geometry.stitched_cols)
+        log.info("%s: full turn, %s axis at %.2f px (%s side, %d columns overlap): stitched "
+                 "to %d columns", raw_path, geometry.scan_type, record["center_px"],
+                 geometry.side, geometry.overlap_px, geometry.stitched_cols)
+    write_json_atomic(out_path, record)
     return estimate

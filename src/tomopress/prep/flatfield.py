@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -514,6 +515,7 @@ def flatfield_slab_file(
         raise ValueError(f"unknown ring method {ring_method!r}; valid choices are "
                          f"{', '.join(RING_METHODS)}")
     row_slice = slice(*rows)
+    t0 = time.perf_counter()
     with open_scan(raw_path, format, **reader_options) as scan:
         if not 0 <= rows[0] < rows[1] <= scan.detector_shape[0]:
             raise ValueError(
@@ -523,15 +525,26 @@ def flatfield_slab_file(
         positions, flats = flat_groups(scan.read_flats(row_slice), scan.flat_projection_index,
                                        method=average)
         dark = average_frames(scan.read_darks(row_slice), method=average)
+        projections = scan.read_projections(row_slice)
+        t_read = time.perf_counter()
+        log.info("read rows %d:%d of %s: %d projections x %d columns (%.0f MB) in %.1f s",
+                 rows[0], rows[1], raw_path, projections.shape[0], projections.shape[2],
+                 projections.nbytes / 1e6, t_read - t0)
         sinogram, stats = flatfield_correct(
-            scan.read_projections(row_slice), flats, dark, flat_positions=positions,
+            projections, flats, dark, flat_positions=positions,
             min_transmission=min_transmission, zinger_threshold=zinger_threshold,
         )
+        del projections
         angles = scan.angles_rad
         pixel_um = resolve_pixel_size_um(pixel_size_um, scan.pixel_size_um, path=raw_path)
+    t_flat = time.perf_counter()
+    log.info("flat-field, -ln and zingers in %.1f s (%.1f s elapsed)", t_flat - t_read,
+             t_flat - t0)
     if ring_method != "none":
         remove_rings(sinogram, method=ring_method, size=ring_size, large_size=ring_large_size,
                      snr=ring_snr, out=sinogram, n_threads=n_threads)
+        log.info("ring removal (%s) on %d rows in %.1f s (%.1f s elapsed)", ring_method,
+                 sinogram.shape[1], time.perf_counter() - t_flat, time.perf_counter() - t0)
     log.info("flat-fielded rows %d:%d of %s (flats at projections %s, rings: %s): %s",
              rows[0], rows[1], raw_path, positions.tolist(), ring_method, stats)
     write_array_h5(
@@ -556,4 +569,6 @@ def flatfield_slab_file(
             **provenance(raw=raw_path),
         },
     )
+    log.info("wrote %s (%.0f MB); slab done in %.1f s", out_path, sinogram.nbytes / 1e6,
+             time.perf_counter() - t0)
     return stats

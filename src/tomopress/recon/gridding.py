@@ -41,6 +41,7 @@ import finufft
 import numpy as np
 import scipy.fft
 
+from tomopress.logs import Progress
 from tomopress.types import F32Array, F64Array
 
 __all__ = ["NUFFT_EPS", "NUFFT_UPSAMPFAC", "padded_length", "window_length", "gridding_fbp"]
@@ -176,6 +177,7 @@ def gridding_fbp(
     work = np.zeros((n_trans, n_angles, n_pad), dtype=np.complex64)
     win = np.empty((n_trans, n_angles, n_win), dtype=np.complex64)
     img = np.empty((n_trans, n_cols, n_cols), dtype=np.complex64)
+    progress = Progress(log, "gridding: rows", n_rows)
     for r0 in range(0, n_rows, rows_per_batch):
         r1 = min(r0 + rows_per_batch, n_rows)
         n_re = (r1 - r0 + 1) // 2
@@ -194,4 +196,5 @@ def gridding_fbp(
         plan.execute(strengths.reshape(n_trans, n_angles * n_win), out=img)
         out[r0:r1:2] = img.real[:n_re]
         out[r0 + 1 : r1 : 2] = img.imag[:n_im]
+        progress.step(n=r1 - r0)
     return out

@@ -332,29 +332,45 @@ def reconstruct_slab_file(
 ) -> str:
     """Reconstruct one flat-fielded sinogram slab file into a volume slab file.
 
-    Reads ``sinogram``/``angles_rad`` and the pixel size from `sino_path` and ``center_px``
-    from the JSON at `center_path`; writes ``volume`` (rows, n_cols, n_cols) float32 in cm⁻¹
-    with the row range, voxel size, centre, backend and filter as attributes. Returns the
-    backend actually used.
+    Reads ``sinogram``/``angles_rad`` and the pixel size from `sino_path` and the centre
+    record (center.json) from `center_path`; rows get their own centre when the record's tilt
+    is applied and full-turn scans are stitched into half-turn sinograms first
+    (:func:`tomopress.prep.axis.half_turn_slab`).  Writes ``volume`` (rows, n, n) float32 in
+    cm⁻¹ (n: the detector width, or the stitched width) with the row range, voxel size, centre,
+    scan type, tilt slope, backend and filter as attributes. Returns the backend actually used.
     """
     import json
+    import time
 
     from tomopress.io.h5store import provenance, read_array_h5, write_array_h5
+    from tomopress.prep.axis import half_turn_slab
 
+    t0 = time.perf_counter()
     sinogram, attrs = read_array_h5(sino_path, "sinogram")
     angles, _ = read_array_h5(sino_path, "angles_rad")
     with open(center_path) as fh:
         center = json.load(fh)
     used = resolve_backend(backend)
+    log.info("read %s: %s sinogram (%.0f MB) in %.1f s", sino_path, sinogram.shape,
+             sinogram.nbytes / 1e6, time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    sinogram, angles, center_px = half_turn_slab(sinogram, angles,
+                                                 row_start=int(attrs["row_start"]),
+                                                 center=center)
     volume = reconstruct_slices(
         sinogram,
         angles,
-        center_px=float(center["center_px"]),
+        center_px=center_px,
         pixel_size_um=float(attrs["pixel_size_um"]),
         filter_name=filter_name,
         backend=used,
         n_threads=n_threads,
     )
+    del sinogram
+    log.info("reconstructed rows %d:%d into %s in %.1f s (%.1f s elapsed)", attrs["row_start"],
+             attrs["row_stop"], volume.shape, time.perf_counter() - t1,
+             time.perf_counter() - t0)
+    tilt = center.get("tilt") or {}
     write_array_h5(
         out_path,
         {"volume": volume},
@@ -365,9 +381,14 @@ def reconstruct_slab_file(
             "voxel_size_um": attrs["pixel_size_um"],
             "units": "1/cm",
             "center_px": float(center["center_px"]),
+            "scan_type": str(center.get("scan_type", "180")),
+            "center_slope_px_per_row": float(tilt["slope_px_per_row"]) if tilt.get("applied")
+            else 0.0,
             "backend": used,
             "filter": filter_name,
             **provenance(sinogram=sino_path),
         },
     )
+    log.info("wrote %s (%.0f MB); slab done in %.1f s", out_path, volume.nbytes / 1e6,
+             time.perf_counter() - t0)
     return used

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy import ndimage
 
+from tomopress.logs import Progress
 from tomopress.segment.denoise import denoise
 from tomopress.types import AM, SE, VOID, F32Array, LabelVolume
 
@@ -460,7 +461,10 @@ def segment_volume(
         out[tuple(inner)] = labels[tuple(local)]
         if denoised_out is not None:
             denoised_out[tuple(inner)] = denoised[tuple(local)]
+        progress.step(f"last done: planes {inner[0].start}:{inner[0].stop}, y {inner[1].start}:"
+                      f"{inner[1].stop}, x {inner[2].start}:{inner[2].stop}")
 
+    progress = Progress(log, "segment: block", len(starts))
     if n_threads == 1 or len(starts) == 1:
         for start in starts:
             one(start)

@@ -40,6 +40,11 @@ import numpy.typing as npt
 
 from tomopress import __version__
 from tomopress.io.atomic import atomic_path, write_json_atomic
+from tomopress.synthetic.acquisition import (
+    acquisition_angles_deg,
+    acquisition_truth,
+    cut_to_detector,
+)
 from tomopress.synthetic.forward import (
     blur_projections,
     detector_counts,
@@ -153,7 +158,7 @@ def simulate_projections(params: SyntheticParams, *, pressure_mpa: float,
     t0 = time.perf_counter()
     micro = build_microstructure(params, pressure_mpa)
     t1 = time.perf_counter()
-    theta_deg = np.arange(params.n_angles) * (180.0 / params.n_angles)
+    theta_deg = acquisition_angles_deg(params)
     trans = fine_transmission(micro, params, np.deg2rad(theta_deg))
     t2 = time.perf_counter()
     ideal = -np.log(trans)
@@ -172,7 +177,7 @@ def simulate_projections(params: SyntheticParams, *, pressure_mpa: float,
     kw = {"i0_counts": params.i0_counts, "dark": dark,
           "read_noise_counts": params.read_noise_counts, "rng": noise_rng}
     if params.drift_total:
-        trans *= (1 + params.drift_total * np.linspace(0, 1, params.n_angles,
+        trans *= (1 + params.drift_total * np.linspace(0, 1, theta_deg.size,
                                                         dtype=np.float32))[:, None, None]
     data = detector_counts(trans, gain=gain_proj, **kw)
     del trans
@@ -240,7 +245,8 @@ def simulate_scan(out_path: str | Path, *, pressure_mpa: float,
     pressure_model(pressure_mpa)  # validates
     out_path = Path(out_path)
     json_path, h5_truth = truth_paths(out_path)
-    scan = simulate_projections(params, pressure_mpa=pressure_mpa, seed=seed)
+    scan = cut_to_detector(simulate_projections(params, pressure_mpa=pressure_mpa, seed=seed),
+                           params)
     micro = scan.micro
     ff = params.fine_factor
     coarse, fractions = coarsen_labels(micro.labels, ff)
@@ -267,6 +273,7 @@ def simulate_scan(out_path: str | Path, *, pressure_mpa: float,
         "defects": scan.defects,
         "files": {"scan": out_path.name, "truth_h5": h5_truth.name},
     }
+    truth.update(acquisition_truth(params))
     attrs = {"pressure_mpa": float(pressure_mpa), "voxel_size_um": float(params.pixel_size_um),
              "axes": "z:y:x", "generator": f"tomopress.synthetic.beamtime {__version__}",
              "labels": json.dumps({"void": 0, "se": 1, "am": 2, "outside": OUTSIDE})}

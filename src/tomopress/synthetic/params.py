@@ -142,6 +142,11 @@ class SyntheticParams:
     microstructure_seed : int
         Seed of particles and void fields: the same across a pressure series, so only the voids
         change with pressure, as in a real series.
+    half_acquisition_overlap_px : int
+        0 (default): a half turn on the full detector.  > 0: a full turn (2 `n_angles`
+        projections over [0, 360) degrees) on a detector cut on the right, an offset-axis
+        (extended field of view) scan whose two half turns overlap on about this many
+        columns; see `tomopress.synthetic.acquisition`.
     """
 
     n_rows: int = 72
@@ -184,6 +189,7 @@ class SyntheticParams:
     min_void_distance_um: float = 0.0
     drift_total: float = 0.0
     microstructure_seed: int = 16602
+    half_acquisition_overlap_px: int = 0
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> ValueError:
@@ -227,6 +233,12 @@ class SyntheticParams:
             raise bad("i0_counts", "would saturate uint16")
         if self.roi_size_px > self.cylinder_diameter_frac * self.n_cols / 2**0.5:
             raise bad("roi_size_px", "square ROI must fit inside the cylinder")
+        if self.half_acquisition_overlap_px and not (
+                4 <= self.half_acquisition_overlap_px
+                and self.center_px + self.half_acquisition_overlap_px / 2 < self.n_cols - 1.5):
+            raise bad("half_acquisition_overlap_px",
+                      "must be 0 (half turn) or >= 4 with the axis plus half of it inside "
+                      "the detector")
 
     @property
     def composite_rows(self) -> int:

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from tomopress import __version__
 from tomopress.io.atomic import atomic_path
+from tomopress.prep.axis import axis_columns
 from tomopress.tables.schemas import (
     METRICS_SCHEMA,
     SCHEMAS,
@@ -214,6 +215,7 @@ def scan_record(
         "center_confidence": center.get("confidence"),
         "center_method": center["method"],
         "center_residual_px": center.get("residual_px"),
+        **axis_columns(center),
         "recon_backend": str(volume_attrs["backend"]),
         "recon_filter": str(volume_attrs["filter"]),
         "flatfield_average": flatfield.get("average"),

@@ -40,7 +40,8 @@ def propagate(fn: Callable[[F64Array], float], values: F64Array, covariance: F64
 
     Examples
     --------
-    >>> propagate(lambda p: p[0] + p[1], np.array([1.0, 2.0]), np.diag([0.09, 0.16]))
+    >>> value, sigma = propagate(lambda p: p[0] + p[1], np.array([1.0, 2.0]), np.diag([0.09, 0.16]))
+    >>> value, round(sigma, 9)
     (3.0, 0.5)
     """
     values = np.asarray(values, float)
@@ -64,8 +65,8 @@ def effective_capacitance_f(q: float, n: float, r_ohm: float) -> float:
     --------
     >>> effective_capacitance_f(2e-6, 1.0, 100.0)
     2e-06
-    >>> round(effective_capacitance_f(1e-5, 0.9, 100.0) * 1e6, 3)
-    3.594
+    >>> round(effective_capacitance_f(1e-5, 0.9, 100.0) * 1e6, 3)  # 10^(-5/0.9) * 100^(0.1/0.9)
+    4.642
     """
     return float(q ** (1.0 / n) * r_ohm ** ((1.0 - n) / n))
 

@@ -403,15 +403,21 @@ def read_eis(path: str | Path) -> Spectrum:
         if not header:
             _raise(problems)
         found = _columns(path, header, _EIS_ROLES, _EIS_EXAMPLE, problems)
+        if len(found) < len(_EIS_ROLES):
+            _raise(problems)
         factors = {role: _unit_factor(path, role, header[i], unit, problems)
                    for role, (i, unit, _) in found.items()}
         values = {role: _numbers(path, rows, i, f"{role} ({header[i]!r})", problems)
                   for role, (i, _, _) in found.items()}
-        _raise(problems)
+        # go on to the data checks (they do not need the units) so that every problem is
+        # reported at once; rows with a cell that is not a number (reported above) are left out
+        keep = np.array([all(i < len(cells) and _is_number(cells[i])
+                             for i, _, _ in found.values()) for _, cells in rows], dtype=bool)
+        scale = {role: factors[role] or 1.0 for role in factors}
         sign = -1.0 if found["z_imag"][2] else 1.0
-        freq = values["frequency"] * factors["frequency"]
-        z = (values["z_real"] * factors["z_real"]
-             + 1j * sign * values["z_imag"] * factors["z_imag"])
+        freq = values["frequency"][keep] * scale["frequency"]
+        z = (values["z_real"][keep] * scale["z_real"]
+             + 1j * sign * values["z_imag"][keep] * scale["z_imag"])
         fields = {"frequency": f"frequency ({header[found['frequency'][0]]!r})",
                   "impedance": f"{header[found['z_real'][0]]!r}, {header[found['z_imag'][0]]!r}"}
     _spectrum_problems(str(path), freq, z, fields, problems)

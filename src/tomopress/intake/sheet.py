@@ -134,10 +134,10 @@ def read_sample_sheet(
         if check_files and raw and not is_synthetic(raw, synthetic_dir) and not Path(raw).exists():
             problems.append(f"line {line}: raw: file not found: {raw}")
         for column in _FILE_COLUMNS:
-            path = row.get(column)
-            if (check_files and path and not is_synthetic(path, synthetic_dir)
-                    and not Path(path).is_file()):
-                problems.append(f"line {line}: {column}: file not found: {path}")
+            named = row.get(column)
+            if (check_files and named and not is_synthetic(named, synthetic_dir)
+                    and not Path(named).is_file()):
+                problems.append(f"line {line}: {column}: file not found: {named}")
         rows.append(row)
     ids = pd.Series([r.get("scan_id") for r in rows])
     for scan_id in sorted(ids[ids.duplicated() & ids.notna()].unique()):

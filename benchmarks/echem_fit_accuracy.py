@@ -6,7 +6,8 @@ noise of 1 % of |Z| is added to the real and to the imaginary part, and the spec
 by `tomopress.echem.fit.fit_circuit` (impedance.py, 1/|Z| weights, automatic initial guess).
 Over `--seeds` noise draws the script reports, per parameter: truth, the fit of seed 0, its
 error, the RMS and largest error over the seeds, the mean 1-sigma impedance.py reports, and
-impedance.py's own ``conf_``, and the share of seeds within the issue-15 targets (R 2 %, CPE 5 %); the same for the derived
+impedance.py's own ``conf_``, and the share of seeds within the issue-15 targets (R 2 %,
+CPE 5 %); the same for the derived
 R_SE = R0 + R1, R_ct and C_dl (Hsu-Mansfeld capacitance of CPE2).
 
     python benchmarks/echem_fit_accuracy.py [--seeds 50] [--points-per-decade 20]

@@ -1,4 +1,4 @@
-"""Rule `echem_table`: metrics and fitted records in, results/tables/electrochemistry.parquet out."""
+"""Rule `echem_table`: metrics and fitted records in, tables/electrochemistry.parquet out."""
 import json
 
 from tomopress.echem.stage import write_electrochemistry_table

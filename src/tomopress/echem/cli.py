@@ -9,7 +9,6 @@ from tomopress.echem.derived import eis_quantities, geometry_quantities
 from tomopress.echem.fit import fit_circuit, kramers_kronig
 from tomopress.echem.readers import read_eis
 
-
 __all__ = ["eis_report"]
 
 

@@ -3,7 +3,7 @@
 | file | content |
 |---|---|
 | ``nyquist.png`` | Nyquist plot of every spectrum with its fit, one panel per pressure |
-| ``conductivity.png`` | measured σ_app and predicted σ_pred, σ_eff per layer vs pressure; σ_app vs σ_pred |
+| ``conductivity.png`` | σ_app, predicted σ_pred and σ_eff per layer vs pressure; σ_app vs σ_pred |
 | ``charge_transfer.png`` | R_ct vs pressure, and vs 1/a_c (with the proportional line) |
 | ``capacity.png`` | first discharge capacity and retention vs pressure |
 

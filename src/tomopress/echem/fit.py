@@ -143,8 +143,10 @@ def circuit_problems(circuit: str) -> list[str]:
     --------
     >>> circuit_problems("R0-p(R1,CPE1)")
     []
-    >>> circuit_problems("R0-p(R1,Q1")
-    ["unbalanced parentheses in 'R0-p(R1,Q1'", "unknown element 'Q1' (known: C, CPE, G, Gs, K, L, La, R, T, TLMQ, W, Wo, Ws, Zarc)"]
+    >>> for problem in circuit_problems("R0-p(R1,Q1"):
+    ...     print(problem)
+    unbalanced parentheses in 'R0-p(R1,Q1'
+    unknown element 'Q1' (known: C, CPE, G, Gs, K, L, La, R, T, TLMQ, W, Wo, Ws, Zarc)
     """
     from impedance.models.circuits.elements import circuit_elements, get_element_from_name
 

@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +173,12 @@ def _role_of(cell: str, roles: dict[str, set[str]]) -> tuple[str, str | None, bo
     return None
 
 
+def _first_line(lines: Iterable[str]) -> str | None:
+    """The first line that is neither blank nor a ``#`` comment."""
+    return next((line for line in lines if line.strip() and not line.lstrip().startswith("#")),
+                None)
+
+
 def _delimiter(line: str) -> str | None:
     for delim in ("\t", ";", ","):
         if delim in line:
@@ -179,7 +186,9 @@ def _delimiter(line: str) -> str | None:
     return None
 
 
-def _header_and_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _header_and_rows(
+    path: Path, problems: list[Problem]
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header cells and the data rows (with their 1-based line numbers) of a delimited file."""
     where = str(path)
     try:
@@ -318,8 +327,7 @@ def eis_header_problems(path: str | Path) -> list[Problem]:
         return problems
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            first = next((line for line in fh if line.strip() and not line.lstrip().startswith("#")),
-                         None)
+            first = _first_line(fh)
     except UnicodeDecodeError:
         return [(str(path), "file", "not a text file (CSV/TSV expected; BioLogic binary files "
                                     "must end in .mpr)")]
@@ -491,8 +499,7 @@ def cycling_header_problems(path: str | Path, *, am_mass_mg: float | None = None
         return problems
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            first = next((line for line in fh if line.strip() and not line.lstrip().startswith("#")),
-                         None)
+            first = _first_line(fh)
     except UnicodeDecodeError:
         return [(str(path), "file", "not a text file (CSV/TSV expected)")]
     if first is None:

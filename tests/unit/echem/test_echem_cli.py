@@ -21,7 +21,7 @@ def spectrum_csv(tmp_path_factory):
     z = noisy(default_circuit_impedance(f, TRUTH), 0.01, np.random.default_rng(5))
     path = tmp_path_factory.mktemp("eis") / "cell.csv"
     path.write_text("frequency (Hz),Z' (Ohm),-Z'' (Ohm)\n"
-                    + "".join(f"{a},{b.real},{-b.imag}\n" for a, b in zip(f, z)))
+                    + "".join(f"{a},{b.real},{-b.imag}\n" for a, b in zip(f, z, strict=True)))
     return path
 
 
@@ -39,10 +39,12 @@ def test_eis_prints_every_parameter_by_name_and_the_derived_values(spectrum_csv,
 
 
 def test_custom_circuit_reports_r_se_as_r0_and_no_sigma_without_geometry(spectrum_csv, capsys):
-    assert main(["eis", str(spectrum_csv), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-W1",
+    # the same model under other names is another circuit for the roles
+    assert main(["eis", str(spectrum_csv), "--circuit", "R0-p(R3,CPE3)-p(R2,CPE2)-Wo2",
                  "--r-ct", "R2"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {"R0", "W1", "r_se_ohm", "r_ct_ohm"} <= set(out)
+    assert {"R0", "R3", "CPE3_0", "Wo2_1", "r_se_ohm", "r_ct_ohm"} <= set(out)
+    assert out["R3"] == pytest.approx(200.0, rel=0.02)
     assert out["r_se_ohm"] == out["R0"] and "sigma_app_s_per_cm" not in out
     assert "c_dl_uf" not in out  # no --c-dl for a circuit other than the config's
 

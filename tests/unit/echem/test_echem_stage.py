@@ -93,7 +93,8 @@ def test_bad_files_of_several_scans_are_reported_together(tmp_path):
     cyc = tmp_path / "c.csv"
     cyc.write_text("cycle,step,capacity (mAh),voltage (V)\n1,discharge,0.1,3.0\n")
     with pytest.raises(RawDataError) as err:
-        fit_scan_files(scans=[{"scan_id": "a", "eis": str(bad)}, {"scan_id": "b", "cycling": str(cyc)}],
+        fit_scan_files(scans=[{"scan_id": "a", "eis": str(bad)},
+                              {"scan_id": "b", "cycling": str(cyc)}],
                        out_paths=[str(tmp_path / "a.json"), str(tmp_path / "b.json")],
                        circuit="R0-p(R1,C1)", r_se_elements=["R0"], r_ct_element="R1",
                        c_dl_element="C1")

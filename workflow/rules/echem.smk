@@ -6,9 +6,8 @@ import zlib
 
 from tomopress.echem.checks import (
     ECHEM_COLUMNS,
-    SYNTHETIC_SUFFIXES,
     echem_config_problems,
-    scan_of_file,
+    synthetic_echem_scan,
 )
 from tomopress.echem.figures import ECHEM_FIGURES
 from tomopress.errors import ConfigError
@@ -25,24 +24,11 @@ ECHEM_SHEET_COLUMNS = ["scan_id", "sample", "pressure_mpa", "eis", "cycling", "c
                        "separator_thickness_um", "composite_thickness_um"]
 
 
-def synthetic_echem_scan(wildcards):
-    """The scan whose sheet row names this synthetic spectrum or cycling file."""
-    names = [f"{SYNTHETIC_DIR}/{wildcards.name}{s}" for s in SYNTHETIC_SUFFIXES.values()]
-    return scan_of_file(SHEET_ROWS, names)
-
-
-def synthetic_echem_metrics(wildcards):
-    scan = synthetic_echem_scan(wildcards)
-    return {layer: f"{RESULTS}/{scan}/metrics/{layer}.json" for layer in LAYERS}
-
-
-def synthetic_echem_sheet(column):
-    return lambda wildcards: scans.loc[synthetic_echem_scan(wildcards), column]
-
-
 rule simulate_echem:
     input:
-        unpack(synthetic_echem_metrics),
+        # the metrics of the scan whose sheet row names this file
+        composite=lambda wc: f"{RESULTS}/{synthetic_echem_scan(SHEET_ROWS, SYNTHETIC_DIR, wc.name)}/metrics/composite.json",
+        separator=lambda wc: f"{RESULTS}/{synthetic_echem_scan(SHEET_ROWS, SYNTHETIC_DIR, wc.name)}/metrics/separator.json",
     output:
         eis=f"{SYNTHETIC_DIR}/{{name}}.eis.csv",
         cycling=f"{SYNTHETIC_DIR}/{{name}}.cycling.csv",
@@ -58,9 +44,9 @@ rule simulate_echem:
         mem_mb=500,
         runtime=5,
     params:
-        area_cm2=synthetic_echem_sheet("cell_area_cm2"),
-        separator_thickness_um=synthetic_echem_sheet("separator_thickness_um"),
-        composite_thickness_um=synthetic_echem_sheet("composite_thickness_um"),
+        area_cm2=lambda wc: scans.loc[synthetic_echem_scan(SHEET_ROWS, SYNTHETIC_DIR, wc.name), "cell_area_cm2"],
+        separator_thickness_um=lambda wc: scans.loc[synthetic_echem_scan(SHEET_ROWS, SYNTHETIC_DIR, wc.name), "separator_thickness_um"],
+        composite_thickness_um=lambda wc: scans.loc[synthetic_echem_scan(SHEET_ROWS, SYNTHETIC_DIR, wc.name), "composite_thickness_um"],
         default_area_cm2=ECHEM["cell_area_cm2"],
         sigma_se_s_per_cm=ECHEM["sigma_se_bulk_s_per_cm"],
         model=ECHEM["synthetic"],

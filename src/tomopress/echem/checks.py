@@ -17,7 +17,7 @@ from tomopress.errors import RawDataError
 from tomopress.intake.sheet import is_synthetic
 
 __all__ = ["ECHEM_COLUMNS", "SYNTHETIC_SUFFIXES", "check_echem_inputs", "echem_config_problems",
-           "echem_problems", "scan_of_file"]
+           "echem_problems", "scan_of_file", "synthetic_echem_scan"]
 
 #: sheet columns naming electrochemistry files
 ECHEM_COLUMNS = ("eis", "cycling")
@@ -97,6 +97,21 @@ def echem_config_problems(echem: Mapping[str, Any]) -> list[str]:
             problems.append(f"echem.initial_guess: {len(guess)} value(s) for the {len(names)} "
                             f"parameters {names} of {circuit}")
     return problems
+
+
+def synthetic_echem_scan(
+    rows: Iterable[Mapping[str, Any]], synthetic_dir: str | Path, name: str
+) -> str:
+    """The scan whose sheet row names ``<synthetic_dir>/<name>.eis.csv`` or ``.cycling.csv``
+    (the files rule ``simulate_echem`` makes for wildcard `name`).
+
+    Examples
+    --------
+    >>> synthetic_echem_scan([{"scan_id": "a", "cycling": "s/x.cycling.csv"}], "s", "x")
+    'a'
+    """
+    base = str(synthetic_dir).rstrip("/")
+    return scan_of_file(rows, [f"{base}/{name}{s}" for s in SYNTHETIC_SUFFIXES.values()])
 
 
 def scan_of_file(rows: Iterable[Mapping[str, Any]], paths: Iterable[str]) -> str:

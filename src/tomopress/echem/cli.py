@@ -55,8 +55,11 @@ def eis_report(
         if value is not None and not value > 0:
             raise ValueError(f"{name} must be > 0, got {value}")
     spectrum = read_eis(path)
+    kk = kramers_kronig(spectrum.frequency_hz, spectrum.z_ohm,
+                        max_residual_rms=defaults["kk_max_residual_rms"])
     fit = fit_circuit(spectrum.frequency_hz, spectrum.z_ohm, circuit=circuit,
-                      initial_guess=initial_guess, weight_by_modulus=weight_by_modulus)
+                      initial_guess=initial_guess, weight_by_modulus=weight_by_modulus,
+                      noise_rms=kk["residual_rms"])
     missing = [n for n in [*r_se_elements, r_ct_element] if n and n not in fit.names]
     if missing and not default_circuit:
         raise ValueError(f"{path}: role element(s) {missing} not in circuit {circuit} "
@@ -70,8 +73,7 @@ def eis_report(
         "units": dict(zip(fit.names, fit.units, strict=True)),
         "fit_residual_rms": fit.residual_rms_rel,
         "weight_by_modulus": weight_by_modulus,
-        "kk": kramers_kronig(spectrum.frequency_hz, spectrum.z_ohm,
-                             max_residual_rms=defaults["kk_max_residual_rms"]),
+        "kk": kk,
     }
     derived = eis_quantities(fit, r_se_elements=r_se_elements, r_ct_element=r_ct_element,
                              c_dl_element=c_dl_element)

@@ -67,7 +67,7 @@ def nyquist_figure(records: Mapping[str, Mapping[str, Any]], pressures: Mapping[
     scans = sorted((s for s, r in records.items() if r.get("eis")), key=lambda s: pressures[s])
     n = max(len(scans), 1)
     n_cols = min(n, 3)
-    fig, axes = _figure(n_cols, math.ceil(n / n_cols), width_in=3.6, height_in=3.4)
+    fig, axes = _figure(n_cols, math.ceil(n / n_cols), width_in=4.0, height_in=2.6)
     for ax, scan in zip(axes, scans, strict=False):
         eis = records[scan]["eis"]
         data = eis["spectrum"]
@@ -80,11 +80,16 @@ def nyquist_figure(records: Mapping[str, Mapping[str, Any]], pressures: Mapping[
         ax.set_title(f"{scan}: {pressures[scan]:g} MPa", fontsize=9)
         ax.set_xlabel("Z' (Ω)")
         ax.set_ylabel("−Z'' (Ω)")
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.legend(fontsize=7, loc="upper left")
+        x, y = np.asarray(data["z_real_ohm"]), -np.asarray(data["z_imag_ohm"])
+        x0, y0 = min(float(x.min()), 0.0), min(float(y.min()), 0.0)
+        pad = 0.03 * (float(x.max()) - x0)
+        ax.set_xlim(x0 - pad, float(x.max()) + pad)
+        ax.set_ylim(y0 - pad, float(y.max()) + 4 * pad)
+        ax.set_aspect("equal", adjustable="box")  # equal scales, the Nyquist convention
+        ax.legend(fontsize=6, loc="lower center")
         kk = eis.get("kk") or {}
-        ax.text(0.98, 0.02, f"KK residual {100 * kk.get('residual_rms', math.nan):.1f} %",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+        ax.text(0.98, 0.96, f"KK residual {100 * kk.get('residual_rms', math.nan):.1f} %",
+                transform=ax.transAxes, ha="right", va="top", fontsize=7)
     for ax in axes[len(scans):]:
         ax.set_axis_off()
     if not scans:

@@ -124,7 +124,7 @@ class CircuitFit:
             circuit=record["circuit"], names=tuple(record["names"]), units=tuple(record["units"]),
             values=np.asarray(record["values"], float), std=np.asarray(record["std"], float),
             covariance=np.asarray(record["covariance"], float),
-            conf=np.asarray(record["conf"], float),
+            conf=np.asarray(record.get("conf", [math.nan] * len(record["values"])), float),
             initial_guess=np.asarray(record["initial_guess"], float),
             residual_rms_rel=float(record["residual_rms_rel"]), n_points=int(record["n_points"]),
             weight_by_modulus=bool(record["weight_by_modulus"]),
@@ -405,6 +405,7 @@ def fit_circuit(
     circuit: str,
     initial_guess: Sequence[float] | None = None,
     weight_by_modulus: bool = True,
+    noise_rms: float | None = None,
 ) -> CircuitFit:
     """Fit an equivalent circuit with impedance.py's ``CustomCircuit.fit``.
 
@@ -422,6 +423,9 @@ def fit_circuit(
         three more starts from differently smoothed estimates, keeping the best fit.
     weight_by_modulus : bool
         Weight residuals by 1/|Z| (default; the standard choice over several decades of |Z|).
+    noise_rms : float, optional
+        The spectrum's lin-KK residual RMS if already known (:func:`kramers_kronig`), the noise
+        floor that decides a restart; computed when needed otherwise.
 
     Returns
     -------
@@ -455,7 +459,7 @@ def fit_circuit(
                              f"has {len(names)} parameters {names}")
     else:
         guesses = [estimate_initial_guess(freq, z, circuit, smoothing=sm) for sm in _SMOOTHINGS]
-    floor = None
+    floor = noise_rms
     best: tuple[float, Any, list[float]] | None = None
     errors: list[str] = []
     for k, guess in enumerate(guesses, start=1):

@@ -81,7 +81,8 @@ def fit_spectrum_record(
                     eis_path, record["kk"]["residual_rms"], kk_max_residual_rms)
     try:
         fit = fit_circuit(freq, z, circuit=circuit, initial_guess=initial_guess,
-                          weight_by_modulus=weight_by_modulus)
+                          weight_by_modulus=weight_by_modulus,
+                          noise_rms=record["kk"]["residual_rms"])
     except ValueError as exc:
         record["fit_status"] = f"failed: {exc}"
         log.warning("%s: %s", eis_path, record["fit_status"])

@@ -16,6 +16,12 @@ _echem_problems = echem_config_problems(config["echem"])
 if _echem_problems:
     raise ConfigError("config/config.yaml (+ --config)", "echem", "; ".join(_echem_problems))
 
+# seconds-long aggregations: on a cluster they run beside Snakemake, without a queue wait
+localrules:
+    echem_table,
+    echem_figures,
+
+
 ECHEM = config["echem"]
 ECHEM_SCANS = [s for s in scans.index if any(scans.loc[s, c] for c in ECHEM_COLUMNS)]
 ECHEM_FIGURE_NAMES = list(ECHEM_FIGURES) if ECHEM_SCANS else []

@@ -23,10 +23,12 @@ include: "workflow/rules/segment.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/echem.smk"
 
 
 rule all:
     input:
         expand(f"{RESULTS}/tables/{{table}}.parquet", table=TABLE_NAMES),
         expand(f"{RESULTS}/figures/{{figure}}.png", figure=FIGURES),
+        expand(f"{RESULTS}/figures/{{figure}}.png", figure=ECHEM_FIGURE_NAMES),
     default_target: True

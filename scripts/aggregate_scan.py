@@ -3,12 +3,12 @@ import json
 
 from tomopress.logs import log_to_file
 from tomopress.tables.aggregate import write_scan_tables
-from tomopress.tables.schemas import TABLE_NAMES
+from tomopress.tables.schemas import SCAN_TABLE_NAMES
 
 log_to_file(snakemake.log[0])
 write_scan_tables(
     list(snakemake.input.metrics),
-    {name: snakemake.output[name] for name in TABLE_NAMES},
+    {name: snakemake.output[name] for name in SCAN_TABLE_NAMES},
     scan_id=snakemake.wildcards.scan,
     sample=snakemake.params.sample,
     pressure_mpa=snakemake.params.pressure_mpa,

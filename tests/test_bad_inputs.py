@@ -507,3 +507,34 @@ def test_no_shell_true_in_the_code():
         if re.search(r"shell\s*=\s*True", line)
     ]
     assert offenders == []
+
+
+# ---- electrochemistry files (issue 15): headers checked at DAG time --------------------------
+
+
+@pytest.mark.workflow
+def test_bad_spectrum_and_cycling_headers_fail_the_dry_run_with_a_bad_raw_scan(tmp_path):
+    good = write_scan(tmp_path / "good.h5")
+    bad_raw = tmp_path / "notes.h5"
+    bad_raw.write_text("not a scan")
+    eis = tmp_path / "cell.csv"
+    eis.write_text("frequency (Hz),Z' (Ohm),Z''\n1e5,10,-1\n")
+    cyc = tmp_path / "cyc.csv"
+    cyc.write_text("cycle,step,capacity (mAh),voltage (V)\n1,discharge,0.1,3.0\n")
+    path = tmp_path / "echem.tsv"
+    path.write_text(HEADER.rstrip("\n") + "\teis\tcycling\n"
+                    + f"a\tcell\t6\t{good}\tdxchange\t{eis}\t{cyc}\n"
+                    + f"b\tcell\t9\t{bad_raw}\tauto\t\t{tmp_path / 'nowhere.csv'}\n")
+    out = run_snakemake(tmp_path, "-n", config={"samples": str(path)}, check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "line 3: cycling: file not found" in text  # the sheet check comes first
+    path.write_text(HEADER.rstrip("\n") + "\teis\tcycling\n"
+                    + f"a\tcell\t6\t{good}\tdxchange\t{eis}\t{cyc}\n"
+                    + f"b\tcell\t9\t{bad_raw}\tauto\t\t\n")
+    out = run_snakemake(tmp_path, "-n", config={"samples": str(path)}, check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert_names(text, bad_raw, "format", "not a recognised raw scan")  # reported together
+    assert_names(text, eis, "z_imag (\"Z''\")", "no unit in the header")
+    assert_names(text, cyc, "capacity ('capacity (mAh)')", "needs the active-material mass")

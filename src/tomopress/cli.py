@@ -1,5 +1,6 @@
 """The ``tomopress`` command line: ``inspect`` a scan, find its ``center``, ``simulate`` one,
-``add-scans`` to the sample sheet, ``validate`` a run before submitting it.
+``add-scans`` to the sample sheet, ``validate`` a run before submitting it, fit an impedance
+spectrum (``eis``).
 
 Every subcommand prints one JSON object on stdout. A user error (bad file, bad value) ends with
 exit status 2 and one line on stderr naming the file and what is wrong, never a traceback.
@@ -141,6 +142,21 @@ def _cmd_metrics(args: argparse.Namespace) -> dict[str, Any]:
     return {"path": str(args.path), "transport_axis": args.axis, **record}
 
 
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _cmd_eis(args: argparse.Namespace) -> dict[str, Any]:
+    from tomopress.echem.cli import eis_report
+
+    return eis_report(
+        args.path, circuit=args.circuit, area_cm2=args.area_cm2, thickness_um=args.thickness_um,
+        r_se_elements=_names(args.r_se), r_ct_element=args.r_ct, c_dl_element=args.c_dl,
+        initial_guess=[float(v) for v in _names(args.initial_guess) or []] or None,
+        weight_by_modulus=not args.unweighted,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tomopress", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tomopress {__version__}")
@@ -214,6 +230,28 @@ def _parser() -> argparse.ArgumentParser:
                    "contact, anisotropy, connectivity, tortuosity, diffusion, particles, thickness")
     p.add_argument("--dataset", help="HDF5 dataset path (default: the file's only 3-D dataset)")
     p.set_defaults(func=_cmd_metrics)
+
+    p = sub.add_parser("eis", help="fit an equivalent circuit to an impedance spectrum (CSV/TSV "
+                       "with units in the header, or BioLogic .mpr); parameters as JSON")
+    p.add_argument("path", help="spectrum file, e.g. columns 'frequency (Hz), Z' (Ohm), "
+                   "-Z'' (Ohm)'")
+    p.add_argument("--circuit", help="impedance.py circuit string (default: config echem.circuit, "
+                   "R0-p(R1,CPE1)-p(R2,CPE2)-Wo1)")
+    p.add_argument("--area-cm2", type=float, help="cell cross-section A in cm² (gives R_ct in "
+                   "ohm cm², and with --thickness-um sigma_app)")
+    p.add_argument("--thickness-um", type=float, help="SE path length L in µm: "
+                   "sigma_app = L / (R_SE A)")
+    p.add_argument("--r-se", metavar="NAMES", help="resistors summed into R_SE (default R0,R1 "
+                   "for the default circuit, R0 for another)")
+    p.add_argument("--r-ct", metavar="NAME", help="charge-transfer resistor (default R2 for the "
+                   "default circuit, none for another)")
+    p.add_argument("--c-dl", metavar="NAME", help="C or CPE parallel to R_ct (default CPE2 for "
+                   "the default circuit)")
+    p.add_argument("--initial-guess", metavar="V,V,...", help="start values in impedance.py "
+                   "parameter order (default: estimated from the spectrum)")
+    p.add_argument("--unweighted", action="store_true", help="fit without 1/|Z| weights "
+                   "(impedance.py's default; the documented example fit uses it)")
+    p.set_defaults(func=_cmd_eis)
     return parser
 
 

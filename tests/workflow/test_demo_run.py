@@ -24,6 +24,11 @@ def _rows(pressures):
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
     sheet = write_sheet(workdir / "samples.tsv", _rows(PRESSURES_MPA))
+    # the demo's synthetic impedance spectra and cycling curves (issue 15), as in config/samples.tsv
+    header, *rows = sheet.read_text().splitlines()
+    sheet.write_text("\n".join([header + "\teis\tcycling"] + [
+        f"{row}\tresults/synthetic/{row.split()[0]}.eis.csv"
+        f"\tresults/synthetic/{row.split()[0]}.cycling.csv" for row in rows]) + "\n")
     run_snakemake(workdir, config={"samples": str(sheet)})
     return workdir, sheet
 
@@ -89,3 +94,24 @@ def test_sinograms_are_removed_volume_maps_kept_slabs_and_logs_kept(demo_run):
         assert sources == slabs and slabs
     assert list(results.glob("logs/reconstruct/*/*.log"))
     assert not list(results.rglob(".tmp-*"))
+
+
+def test_electrochemistry_join_recovers_what_the_model_put_in(demo_run):
+    """Issue 15: the synthetic spectra come from each scan's metrics (R_SE = R_pred (1 + 0.5)
+    with a grain-boundary arc, R_ct = 20 Ω cm² / true contact area); the fits and the join must
+    give back sigma_app / sigma_pred = 1 / 1.5 and R_ct times the contact area = 20 Ω cm²."""
+    workdir, _ = demo_run
+    table = pd.read_parquet(workdir / "results" / "tables" / "electrochemistry.parquet")
+    assert list(table["pressure_mpa"]) == list(PRESSURES_MPA)
+    assert table["kk_valid"].all() and (table["fit_status"] == "ok").all()
+    np.testing.assert_allclose(table["sigma_ratio"], 1 / 1.5, rtol=0.03)
+    np.testing.assert_allclose(table["r_ct_contact_ohm_cm2"], 20.0, rtol=0.03)
+    for _, row in table.iterrows():
+        truth = json.loads((workdir / "results" / "synthetic" /
+                            f"{row['scan_id']}.echem_truth.json").read_text())
+        assert row["r_se_ohm"] == pytest.approx(truth["r_se_ohm"], rel=0.03)
+        assert row["r_ct_ohm"] == pytest.approx(truth["r_ct_ohm"], rel=0.02)
+        assert row["first_discharge_capacity_mah_per_g"] == pytest.approx(
+            truth["first_discharge_capacity_noisy_mah_per_g"], rel=1e-4)
+    for name in ("nyquist", "conductivity", "charge_transfer", "capacity"):
+        assert (workdir / "results" / "figures" / f"{name}.png").stat().st_size > 10_000, name

@@ -1,7 +1,7 @@
 # Tables: one Parquet part per scan and table, then one cheap concatenation per table.
 import json
 
-from tomopress.tables.schemas import TABLE_NAMES
+from tomopress.tables.schemas import SCAN_TABLE_NAMES, TABLE_NAMES
 from tomopress.intake.workflow import recorded_config_json
 
 
@@ -16,7 +16,7 @@ rule aggregate_scan:
         calibration=f"{RESULTS}/{{scan}}/calibration.json",
         volume=f"{RESULTS}/{{scan}}/volume.h5",
     output:
-        **{name: f"{RESULTS}/{{scan}}/tables/{name}.parquet" for name in TABLE_NAMES},
+        **{name: f"{RESULTS}/{{scan}}/tables/{name}.parquet" for name in SCAN_TABLE_NAMES},
     log:
         f"{RESULTS}/logs/aggregate_scan/{{scan}}.log",
     benchmark:
@@ -42,10 +42,10 @@ rule aggregate:
         sheet=config["samples"],
         **{
             name: expand(f"{RESULTS}/{{scan}}/tables/{name}.parquet", scan=scans.index)
-            for name in TABLE_NAMES
+            for name in SCAN_TABLE_NAMES
         },
     output:
-        **{name: f"{RESULTS}/tables/{name}.parquet" for name in TABLE_NAMES},
+        **{name: f"{RESULTS}/tables/{name}.parquet" for name in SCAN_TABLE_NAMES},
     log:
         f"{RESULTS}/logs/aggregate/aggregate.log",
     benchmark:

@@ -22,7 +22,13 @@ SYNTHETIC_DIR = config["synthetic"]["raw_dir"].rstrip("/")
 LAYERS = ["composite", "separator"]
 
 scans = read_sample_sheet(config["samples"], synthetic_dir=SYNTHETIC_DIR)
-HEADERS = detector_headers(scans, config)
+from tomopress.echem.checks import echem_problems
+
+HEADERS = detector_headers(
+    scans,
+    config,
+    extra_problems=echem_problems(scans.to_dict("records"), synthetic_dir=SYNTHETIC_DIR),
+)
 SLABS = {
     scan: slab_ranges(scans.loc[scan], HEADERS[scan], config["slab_rows"])
     for scan in scans.index

@@ -16,7 +16,10 @@ __all__ = ["RANGE_COLUMNS", "RESERVED_SCAN_IDS", "read_sample_sheet", "is_synthe
 
 #: optional columns holding ``start:stop`` row ranges
 RANGE_COLUMNS = ("recon_rows", "composite_rows", "separator_rows")
-_NUMBER_COLUMNS = ("pressure_mpa", "center_px", "pixel_size_um")
+_NUMBER_COLUMNS = ("pressure_mpa", "center_px", "pixel_size_um", "cell_area_cm2",
+                   "separator_thickness_um", "composite_thickness_um", "am_mass_mg")
+#: optional columns naming electrochemistry files (checked like ``raw``)
+_FILE_COLUMNS = ("eis", "cycling")
 #: folders directly under results/ that hold something other than one scan's outputs
 RESERVED_SCAN_IDS = frozenset({"tables", "logs", "benchmarks", "synthetic", "figures",
                                "report"})
@@ -130,6 +133,11 @@ def read_sample_sheet(
         raw = row.get("raw")
         if check_files and raw and not is_synthetic(raw, synthetic_dir) and not Path(raw).exists():
             problems.append(f"line {line}: raw: file not found: {raw}")
+        for column in _FILE_COLUMNS:
+            named = row.get(column)
+            if (check_files and named and not is_synthetic(named, synthetic_dir)
+                    and not Path(named).is_file()):
+                problems.append(f"line {line}: {column}: file not found: {named}")
         rows.append(row)
     ids = pd.Series([r.get("scan_id") for r in rows])
     for scan_id in sorted(ids[ids.duplicated() & ids.notna()].unique()):

@@ -180,6 +180,11 @@ def validate_run(
             problems.append(f"{where}: pixel_size_um: {raw} records no pixel size; give it in "
                             "the sheet")
         problems += range_problems(row, n_rows=n_rows, n_cols=n_cols, where=where)
+    from tomopress.echem.checks import echem_config_problems, echem_problems
+
+    if "echem" in config:
+        problems += [f"{config_path}: {line}" for line in echem_config_problems(config["echem"])]
+    problems += [f"{p}: {f}: {t}" for p, f, t in echem_problems(rows, synthetic_dir=synthetic_dir)]
     summary = {"config": None if config_path is None else str(config_path),
                "samples": str(samples), "n_scans": len(rows), "n_raw_headers_read": n_checked}
     return problems, summary

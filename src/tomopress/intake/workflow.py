@@ -95,13 +95,18 @@ def detector_header(row: pd.Series, config: dict[str, Any]) -> dict[str, Any]:
         }
 
 
-def detector_headers(scans: pd.DataFrame, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def detector_headers(
+    scans: pd.DataFrame, config: dict[str, Any],
+    extra_problems: list[tuple[str, str, str]] | None = None,
+) -> dict[str, dict[str, Any]]:
     """:func:`detector_header` of every scan; all bad files are reported together.
+
+    `extra_problems` (e.g. the electrochemistry files' header problems) are reported with them.
 
     Raises
     ------
     RawDataError
-        One line per problem of every scan whose header is bad.
+        One line per problem of every scan whose header is bad, and each extra problem.
     """
     headers: dict[str, dict[str, Any]] = {}
     errors: list[RawDataError] = []
@@ -110,10 +115,11 @@ def detector_headers(scans: pd.DataFrame, config: dict[str, Any]) -> dict[str, d
             headers[scan_id] = detector_header(scans.loc[scan_id], config)
         except RawDataError as exc:
             errors.append(exc)
-    if len(errors) == 1:
+    if len(errors) == 1 and not extra_problems:
         raise errors[0]
-    if errors:
-        raise RawDataError.collect([triple for exc in errors for triple in exc.problems])
+    if errors or extra_problems:
+        raise RawDataError.collect([triple for exc in errors for triple in exc.problems]
+                                   + list(extra_problems or []))
     return headers
 
 

@@ -34,6 +34,7 @@ from tomopress.io.atomic import atomic_path
 from tomopress.prep.axis import axis_columns
 from tomopress.tables.schemas import (
     METRICS_SCHEMA,
+    SCAN_TABLE_NAMES,
     SCHEMAS,
     SORT_KEYS,
     metadata_json,
@@ -356,9 +357,10 @@ def write_scan_tables(
     """
     import h5py
 
-    if set(out_paths) != set(SCHEMAS):
-        raise ValueError(f"out_paths must name the tables {sorted(SCHEMAS)}, got {sorted(out_paths)}")
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
+    if set(out_paths) != set(SCAN_TABLE_NAMES):
+        raise ValueError(f"out_paths must name the tables {sorted(SCAN_TABLE_NAMES)}, "
+                         f"got {sorted(out_paths)}")
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCAN_TABLE_NAMES}
     for path in metric_paths:
         record = json.loads(Path(path).read_text())
         if record.get("scan_id") != scan_id:
@@ -385,7 +387,8 @@ def write_scan_tables(
     ))
     counts = {}
     meta = {"raw_files": metadata_json({scan_id: raw})}
-    for name, schema in SCHEMAS.items():
+    for name in SCAN_TABLE_NAMES:
+        schema = SCHEMAS[name]
         table = table_from_records(rows[name], schema, where=f"scan {scan_id}, table {name}")
         _write(_with_metadata(table, name, meta), out_paths[name])
         counts[name] = table.num_rows

@@ -32,6 +32,9 @@ __all__ = [
     "SORT_KEYS",
     "TABLE_NAMES",
     "TORTUOSITY_SCHEMA",
+    "ELECTROCHEMISTRY_SCHEMA",
+    "SCAN_TABLE_NAMES",
+    "UNCERTAINTY_SUFFIX",
     "UNIT_SUFFIXES",
     "column_unit",
     "dimensionless_columns",
@@ -59,7 +62,16 @@ UNIT_SUFFIXES: dict[str, str] = {
     "_mb": "MB",
     "_bytes": "bytes",
     "_utc": "ISO 8601 time, UTC",
+    "_ohm": "Ω",
+    "_ohm_cm2": "Ω·cm²",
+    "_s_per_cm": "S/cm",
+    "_cm2": "cm²",
+    "_hz": "Hz",
+    "_uf": "µF",
+    "_mah_per_g": "mAh/g",
 }
+#: a column ``<name>_uncertainty`` (1-sigma) carries the unit of ``<name>``
+UNCERTAINTY_SUFFIX = "_uncertainty"
 
 _DESCRIPTION = b"description"
 _UNIT = b"unit"
@@ -74,7 +86,11 @@ def column_unit(name: str) -> str | None:
     ('µm²', 'µm⁻¹')
     >>> column_unit("porosity") is None
     True
+    >>> column_unit("r_se_ohm_uncertainty")
+    'Ω'
     """
+    if name.endswith(UNCERTAINTY_SUFFIX):
+        name = name[: -len(UNCERTAINTY_SUFFIX)]
     hits = [s for s in UNIT_SUFFIXES if name.endswith(s)]
     return UNIT_SUFFIXES[max(hits, key=len)] if hits else None
 
@@ -367,6 +383,71 @@ SCANS_SCHEMA = pa.schema(
     ]
 )
 
+def _with_uncertainty(name: str, description: str, *, unit: str = "") -> list[pa.Field]:
+    """A quantity and its 1-sigma column ``<name>_uncertainty``."""
+    return [_col(name, _F, description, unit=unit),
+            _col(name + UNCERTAINTY_SUFFIX, _F, f"1-sigma uncertainty of {name}", unit=unit)]
+
+
+#: one row per scan: impedance fit, cycling, and the structure's prediction beside them
+ELECTROCHEMISTRY_SCHEMA = pa.schema(
+    [
+        _col("scan_id", _S, "scan identifier (sample sheet)", nullable=False),
+        _col("sample", _S, "sample (cell) name (sample sheet)", nullable=False),
+        _col("pressure_mpa", _F, "stack pressure during the scan", nullable=False),
+        _col("eis_path", _S, "impedance spectrum file (sheet column eis)"),
+        _col("cycling_path", _S, "cycling file (sheet column cycling)"),
+        _col("circuit", _S, "equivalent circuit fitted (impedance.py notation)"),
+        _col("cell_area_cm2", _F, "cell cross-section A", nullable=False),
+        _col("area_source", _S, "sheet (cell_area_cm2) or config (echem.cell_area_cm2)",
+             nullable=False),
+        _col("separator_thickness_um", _F, "separator thickness (sheet, else crop z extent)"),
+        _col("composite_thickness_um", _F, "composite thickness (sheet, else crop z extent)"),
+        _col("thickness_um", _F, "SE path length L = separator + composite"),
+        _col("thickness_source", _S, "sheet, crop (region_z_um, a lower bound) or sheet+crop",
+             nullable=False),
+        _col("n_points", _I, "points of the spectrum"),
+        _col("frequency_min_hz", _F, "lowest frequency of the spectrum"),
+        _col("frequency_max_hz", _F, "highest frequency of the spectrum"),
+        _col("fit_status", _S, "ok, or why the fit failed"),
+        _col("fit_residual_rms", _F, "RMS of (Z − Z_fit)/|Z|, real and imaginary parts", unit="1"),
+        _col("fit_parameters_json", _S, "every fitted parameter: {name: {value, std, unit}} "
+             "(impedance.py names, e.g. R0, CPE1_0)"),
+        _col("kk_n_rc", _I, "RC elements of the lin-KK test"),
+        _col("kk_mu", _F, "lin-KK over-fitting measure μ", unit="1"),
+        _col("kk_residual_rms", _F, "lin-KK residual RMS relative to |Z|", unit="1"),
+        _col("kk_residual_max", _F, "lin-KK largest residual relative to |Z|", unit="1"),
+        _col("kk_valid", pa.bool_(), "Kramers-Kronig residual RMS within echem.kk_max_residual_rms"),
+        *_with_uncertainty("r_se_ohm", "electrolyte resistance R_SE (sum of echem.r_se_elements)"),
+        *_with_uncertainty("sigma_app_s_per_cm", "apparent conductivity σ_app = L / (R_SE A)"),
+        *_with_uncertainty("r_ct_ohm", "charge-transfer resistance R_ct"),
+        *_with_uncertainty("r_ct_ohm_cm2", "R_ct times the cell cross-section A"),
+        *_with_uncertainty("c_dl_uf", "double-layer capacitance (CPE: Q^(1/n) R_ct^((1-n)/n))"),
+        _col("first_discharge_capacity_mah_per_g", _F, "discharge capacity of the first cycle"),
+        _col("first_charge_capacity_mah_per_g", _F, "charge capacity of that cycle"),
+        _col("coulombic_efficiency_first", _F, "first discharge / first charge", unit="1"),
+        _col("capacity_retention", _F, "discharge capacity of retention_cycle / the first",
+             unit="1"),
+        _col("n_cycles", _I, "cycles with a discharge step"),
+        _col("retention_cycle", _I, "the last cycle with a discharge step"),
+        *_with_uncertainty("sigma_se_bulk_s_per_cm", "bulk SE conductivity σ_SE (config)"),
+        _col("volume_fraction_se_separator", _F, "φ_SE of the separator (metrics)", unit="1"),
+        _col("volume_fraction_se_composite", _F, "φ_SE of the composite (metrics)", unit="1"),
+        _col("tau_factor_separator", _F, "tortuosity factor τ_f of the separator", unit="1"),
+        _col("tau_factor_composite", _F, "tortuosity factor τ_f of the composite", unit="1"),
+        *_with_uncertainty("sigma_eff_separator_s_per_cm", "σ_SE φ_SE / τ_f, separator"),
+        *_with_uncertainty("sigma_eff_composite_s_per_cm", "σ_SE φ_SE / τ_f, composite"),
+        *_with_uncertainty("r_separator_pred_ohm", "predicted separator resistance L / (σ_eff A)"),
+        *_with_uncertainty("r_composite_pred_ohm", "predicted composite resistance L / (σ_eff A)"),
+        *_with_uncertainty("r_series_pred_ohm", "predicted R_SE: separator + composite in series"),
+        *_with_uncertainty("sigma_pred_s_per_cm", "predicted apparent conductivity L / (R_pred A)"),
+        *_with_uncertainty("sigma_ratio", "σ_app / σ_pred = R_pred / R_SE", unit="1"),
+        *_with_uncertainty("specific_contact_area_per_um", "a_c of the composite (metrics)"),
+        _col("contact_area_cm2", _F, "true AM|SE contact area a_c · L_comp · A"),
+        *_with_uncertainty("r_ct_contact_ohm_cm2", "R_ct times the true contact area"),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "metrics": METRICS_SCHEMA,
     "orientation": ORIENTATION_SCHEMA,
@@ -374,8 +455,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     "scans": SCANS_SCHEMA,
     "tortuosity": TORTUOSITY_SCHEMA,
     "particles": PARTICLES_SCHEMA,
+    "electrochemistry": ELECTROCHEMISTRY_SCHEMA,
 }
 TABLE_NAMES: tuple[str, ...] = tuple(SCHEMAS)
+#: the tables ``aggregate_scan`` and ``aggregate`` build from the scans' records
+#: (``electrochemistry`` is joined from ``metrics`` by rule ``echem_table``)
+SCAN_TABLE_NAMES: tuple[str, ...] = tuple(n for n in SCHEMAS if n != "electrochemistry")
 
 #: row order of each table (pressure first)
 SORT_KEYS: dict[str, list[str]] = {
@@ -386,6 +471,7 @@ SORT_KEYS: dict[str, list[str]] = {
     "tortuosity": ["pressure_mpa", "scan_id", "layer", "tile_y0_vox", "tile_x0_vox",
                    "outlet_y_vox", "outlet_x_vox"],
     "particles": ["pressure_mpa", "scan_id", "layer", "particle_id"],
+    "electrochemistry": ["pressure_mpa", "scan_id"],
 }
 
 _PURPOSE = {
@@ -395,6 +481,8 @@ _PURPOSE = {
     "scans": "one row per scan: raw-file identity, reconstruction, segmentation, timings",
     "tortuosity": "one row per outlet path of the geometric tortuosity",
     "particles": "one row per AM particle",
+    "electrochemistry": "one row per scan: impedance fit and cycling beside what the structure "
+                        "predicts (σ_eff = σ_SE φ_SE / τ_f per layer, series resistance, a_c)",
 }
 
 

@@ -20,7 +20,7 @@ from tomopress.tables.aggregate import (
     raw_identity,
     write_scan_tables,
 )
-from tomopress.tables.schemas import METRICS_SCHEMA, SCHEMAS, TABLE_NAMES, required_columns
+from tomopress.tables.schemas import METRICS_SCHEMA, SCAN_TABLE_NAMES, SCHEMAS, required_columns
 from tomopress.types import AM, SE, VOID
 
 LABELS = np.zeros((4, 4, 4), dtype=np.uint8)
@@ -71,7 +71,7 @@ def _scan_inputs(root, scan, pressure, **extra):
     bench.mkdir(parents=True)
     for slab, seconds in enumerate((1.0, 2.5)):
         (bench / f"{slab}.tsv").write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:01\t{100 + slab}\n")
-    outs = {name: str(d / "tables" / f"{name}.parquet") for name in TABLE_NAMES}
+    outs = {name: str(d / "tables" / f"{name}.parquet") for name in SCAN_TABLE_NAMES}
     counts = write_scan_tables(
         metric_paths, outs, scan_id=scan, sample="c", pressure_mpa=pressure, raw_path=str(raw),
         raw_format="dxchange", volume_path=str(d / "volume.h5"),
@@ -87,9 +87,9 @@ def tables(tmp_path_factory):
             "outlet_y_vox": 3, "outlet_x_vox": 4, "path_length_um": 1.5}
     hi, counts = _scan_inputs(root, "hi", 100.0, tortuosity_paths=[path, path])
     lo, _ = _scan_inputs(root, "lo", 6.0)
-    outs = {name: str(root / "tables" / f"{name}.parquet") for name in TABLE_NAMES}
+    outs = {name: str(root / "tables" / f"{name}.parquet") for name in SCAN_TABLE_NAMES}
     config = {"slab_rows": 24, "samples": "s.tsv"}
-    final = concat_tables({n: [hi[n], lo[n]] for n in TABLE_NAMES}, outs, config=config)
+    final = concat_tables({n: [hi[n], lo[n]] for n in SCAN_TABLE_NAMES}, outs, config=config)
     return outs, counts, final, config
 
 
@@ -101,7 +101,7 @@ def test_per_scan_parts_have_the_expected_rows(tables):
                      "tortuosity": 4, "particles": 0}
 
 
-@pytest.mark.parametrize("name", TABLE_NAMES)
+@pytest.mark.parametrize("name", SCAN_TABLE_NAMES)
 def test_tables_read_back_typed_sorted_and_complete(tables, name):
     outs, *_ = tables
     frame = pd.read_parquet(outs[name])

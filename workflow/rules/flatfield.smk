@@ -26,5 +26,6 @@ rule flatfield:
         ring_size=config["flatfield"]["ring_size"],
         ring_large_size=config["flatfield"]["ring_large_size"],
         ring_snr=config["flatfield"]["ring_snr"],
+        phase=config["phase"],
     script:
         "../../scripts/flatfield.py"

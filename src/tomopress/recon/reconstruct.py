@@ -391,6 +391,7 @@ def reconstruct_slab_file(
             "backend": used,
             "filter": filter_name,
             "padding": padding,
+            "phase_retrieval": attrs.get("phase_retrieval", '{"method": "none"}'),
             **provenance(sinogram=sino_path),
         },
     )

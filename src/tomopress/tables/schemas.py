@@ -58,6 +58,8 @@ UNIT_SUFFIXES: dict[str, str] = {
     "_mb": "MB",
     "_bytes": "bytes",
     "_utc": "ISO 8601 time, UTC",
+    "_mm": "mm",
+    "_kev": "keV",
 }
 
 _DESCRIPTION = b"description"
@@ -302,6 +304,12 @@ SCANS_SCHEMA = pa.schema(
         _col("center_residual_px", _F, "spread of the per-row centres"),
         _col("recon_backend", _S, "reconstruction backend that ran", nullable=False),
         _col("recon_filter", _S, "reconstruction filter", nullable=False),
+        _col("recon_padding", _S, "projection padding before filtering (smooth, edge, zero)"),
+        _col("phase_method", _S, "phase retrieval applied (none, paganin)"),
+        _col("phase_delta_over_beta", _F, "Paganin delta/beta used", unit="1"),
+        _col("phase_delta_over_beta_source", _S, "where delta/beta came from (config, xraydb)"),
+        _col("phase_propagation_distance_mm", _F, "sample-detector distance used by Paganin"),
+        _col("phase_energy_kev", _F, "photon energy used by Paganin"),
         _col("flatfield_average", _S, "flat/dark averaging"),
         _col("zinger_threshold", _F, "zinger threshold on -log data (null: off)", unit="1"),
         _col("ring_method", _S, "stripe/ring removal method"),

@@ -191,7 +191,7 @@ class SyntheticParams:
     cell_foil_rows: int = 8
     cell_bottom_gap_rows: int = 2
     cell_bottom_rod_rows: int = 6
-    sample_width_frac: float = 1.15
+    sample_width_frac: float = 1.05
     tube_outer_frac: float = 1.4
 
     def __post_init__(self) -> None:

@@ -52,17 +52,20 @@ VARIANTS = {
     "paganin_am": {"method": "paganin", "material": "am"},
     "paganin_am_in_se": {"method": "paganin", "material": "am_in_se"},
 }
-#: the realistic cell at the demo's scale (issue 14): 96 rows, 160 columns
-CELL = SyntheticParams(realistic_cell=True, n_rows=96, separator_rows=20)
+#: the realistic cell at the demo's scale (issue 14): 100 rows (rod 6, foil 8, separator 28,
+#: composite 50, gap 2, rod 6), 160 columns, 5 mm propagation
+CELL = SyntheticParams(realistic_cell=True, n_rows=100, separator_rows=28)
 
 
-def phase_settings(variant: str) -> dict[str, Any]:
-    return {"delta_over_beta": None, "energy_kev": 20.0, "propagation_distance_mm": None,
+def phase_settings(variant: str, distance_mm: float | None = None) -> dict[str, Any]:
+    """The config's phase block; `distance_mm` for files that do not record it."""
+    return {"delta_over_beta": None, "energy_kev": 20.0, "propagation_distance_mm": distance_mm,
             "materials": MATERIALS, **VARIANTS[variant]}
 
 
 def reconstruct_raw(raw: str, work: Path, *, variant: str, ring_size: int,
-                    padding: str = "smooth", center_px: float | None = None) -> tuple[str, dict]:
+                    padding: str = "smooth", center_px: float | None = None,
+                    distance_mm: float | None = None) -> tuple[str, dict]:
     """Flat field (one slab), centre, reconstruct, volume: the rules' library calls."""
     from tomopress.io import open_scan
 
@@ -74,7 +77,7 @@ def reconstruct_raw(raw: str, work: Path, *, variant: str, ring_size: int,
     flatfield_slab_file(raw, ff, format="auto", reader_options={}, rows=(0, n_rows),
                         average="mean", min_transmission=1e-4, pixel_size_um=None,
                         zinger_threshold=0.3, ring_method="sorting", ring_size=ring_size,
-                        n_threads=2, phase=phase_settings(variant))
+                        n_threads=2, phase=phase_settings(variant, distance_mm))
     center_file(raw, centre, format="auto", reader_options={}, rows=(0, n_rows), n_rows=8,
                 average="mean", min_transmission=1e-4, override_px=center_px)
     reconstruct_slab_file(ff, centre, rec, backend="gridding", filter_name="ramp", n_threads=2,
@@ -143,8 +146,10 @@ def run_case(raw: str, truth: dict | None, *, variants: list[str], roi_size_px: 
     center_px = truth["center_px"] if truth is not None else None
     rows = []
     for variant in variants:
+        # the independent scan records no distance: its README's 3 mm, as a user's config
         vol, info = reconstruct_raw(raw, work, variant=variant, ring_size=ring_size,
-                                    center_px=center_px)
+                                    center_px=center_px,
+                                    distance_mm=3.0 if truth is None else None)
         found = layer_rows(vol, roi_size_px, transition_rows)
         layers = {k: tuple(v) for k, v in found["layers"].items()}
         got = measure(vol, layers, roi_size_px, 0.5)

@@ -185,7 +185,7 @@ class SyntheticParams:
     equator_shell_um: float = 2.5
     microstructure_seed: int = 16602
     realistic_cell: bool = False
-    propagation_distance_mm: float = 10.0
+    propagation_distance_mm: float = 5.0
     energy_kev: float = 20.0
     cell_top_rod_rows: int = 6
     cell_foil_rows: int = 8

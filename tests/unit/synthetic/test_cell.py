@@ -105,7 +105,7 @@ def test_realistic_truth_is_in_detector_rows(tmp_path):
     circle = np.hypot(yy, xx) <= CELL.n_cols / 2
     assert np.count_nonzero(labels[top:stop][:, circle] == OUTSIDE) == 0
     with h5py.File(tmp_path / "cell.h5") as f:
-        assert f["/measurement/instrument/camera_motor_stack/setup/camera_distance"][()] == 10.0
+        assert f["/measurement/instrument/camera_motor_stack/setup/camera_distance"][()] == CELL.propagation_distance_mm
 
 
 def test_plain_cell_is_unchanged_by_the_new_fields():

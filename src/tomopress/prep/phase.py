@@ -271,7 +271,7 @@ def resolve_phase_settings(settings: dict[str, Any], *, raw_path: str,
         out["delta_over_beta"] = float(settings["delta_over_beta"])
         out["delta_over_beta_source"] = "config"
     else:
-        material = settings.get("material", "se")
+        material = settings.get("material", "am_in_se")
         out["delta_over_beta"] = delta_over_beta(material, energy_kev=out["energy_kev"],
                                                  materials=settings["materials"])
         out["delta_over_beta_source"] = f"xraydb ({material})"

@@ -12,7 +12,7 @@ rule flatfield:
         "../../envs/io.yaml"
     threads: 2
     resources:
-        mem_mb=slab_mem_mb,
+        mem_mb=flatfield_mem_mb,
         runtime=slab_runtime(per_minute=2e7),
     params:
         format=sheet_value("format"),

@@ -16,6 +16,7 @@ truth file's fine-grid whole-layer values are recorded beside.
 
     .venv/bin/python benchmarks/realistic_cell.py [--pressures 6,100] [--seeds 0,1]
         [--variants none,paganin_se,paganin_am,paganin_am_in_se] [--independent]
+        [--padding smooth|edge|zero] [--no-ours]
         [--out benchmarks/results/realistic_cell.json]
 """
 
@@ -181,7 +182,7 @@ def independent_truth(path: Path, layers: dict[str, tuple[int, int]],
 
 def run_case(raw: str, truth: dict | None, *, variants: list[str], roi_size_px: int,
              ring_size: int, transition_rows: int, work: Path, label: str,
-             params: SyntheticParams | None = None) -> list[dict]:
+             params: SyntheticParams | None = None, padding: str = "smooth") -> list[dict]:
     # our cell: the sheet's centre (Vo's confidence is ~0.1 on its truncated, strongly
     # phase-contrasted projections); the independent scan: found by Vo, unaided
     center_px = truth["center_px"] if truth is not None else None
@@ -189,7 +190,7 @@ def run_case(raw: str, truth: dict | None, *, variants: list[str], roi_size_px: 
     for variant in variants:
         # the independent scan records no distance: its README's 3 mm, as a user's config
         vol, info = reconstruct_raw(raw, work, variant=variant, ring_size=ring_size,
-                                    center_px=center_px,
+                                    center_px=center_px, padding=padding,
                                     distance_mm=3.0 if truth is None else None)
         try:
             found = layer_rows(vol, roi_size_px, transition_rows)
@@ -207,7 +208,7 @@ def run_case(raw: str, truth: dict | None, *, variants: list[str], roi_size_px: 
         err = {f"err_{k}_points": 100 * (got[k] - ref[k]) for k in
                ("composite_porosity", "separator_porosity", "composite_se", "composite_am",
                 "composite_fc")}
-        row = {"scan": label, "variant": variant, "layers": found["layers"],
+        row = {"scan": label, "variant": variant, "padding": padding, "layers": found["layers"],
                "layers_from": found["layers_from"],
                "bands": found.get("bands"), **info, **got,
                **{f"truth_{k}": v for k, v in ref.items()}, **err}
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--independent", action="store_true")
     ap.add_argument("--no-ours", action="store_true")
+    ap.add_argument("--padding", default="smooth", choices=("smooth", "edge", "zero"))
     ap.add_argument("--out", default="benchmarks/results/realistic_cell.json")
     args = ap.parse_args(argv)
     variants = args.variants.split(",")
@@ -239,11 +241,12 @@ def main(argv: list[str] | None = None) -> dict:
                     truth = simulate_scan(raw, pressure_mpa=p, params=params, seed=100 + seed)
                     rows += run_case(str(raw), truth, variants=variants, roi_size_px=96,
                                      ring_size=5, transition_rows=4, work=work,
-                                     label=f"ours seed {seed} {p:g} MPa", params=params)
+                                     label=f"ours seed {seed} {p:g} MPa", params=params,
+                                     padding=args.padding)
         if args.independent and INDEPENDENT.exists():
             rows += run_case(str(INDEPENDENT), None, variants=variants, roi_size_px=144,
                              ring_size=9, transition_rows=2, work=work,
-                             label="independent b3f1179757")
+                             label="independent b3f1179757", padding=args.padding)
     summary: dict[str, Any] = {}
     for variant in variants:
         sel = [r for r in rows if r["variant"] == variant and r["scan"].startswith("ours")]

@@ -404,7 +404,8 @@ def locate_layers_file(
         if qc_png is not None:
             profile = found if "plane_median_per_cm" in found else profile_only(dset, roi)
             layers_qc_png({**profile, "layers": layers}, qc_png, z_offset_rows=z_offset,
-                          title=f"{os.path.basename(volume_path)}: layers by {method}",
+                          title=f"{os.path.basename(os.path.dirname(os.path.abspath(volume_path)))}"
+                                f": layers by {method}",
                           xz_slice=np.asarray(dset[:, ny // 2, :], dtype=np.float32))
     for name, (a, b) in layers.items():
         if not z_offset <= a < b <= z_offset + nz:

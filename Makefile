@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile profiles/default
 
-.PHONY: setup demo test dry-run lint bench bench-full clean
+.PHONY: setup demo demo-cell test dry-run lint bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tomopress needs Python >= 3.11"'
@@ -21,6 +21,10 @@ demo: setup  ## simulate the synthetic beamtime, process it to results/tables/*.
 	$(SNAKEMAKE) --report results/report.html
 	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am", "contact_area_fraction"]].to_string(index=False))'
 	$(BIN)/python -c 'import glob, pyarrow.parquet as pq; [print(f"{p}: {pq.read_metadata(p).num_rows} rows") for p in sorted(glob.glob("results/tables/*.parquet"))]'
+
+demo-cell: setup  ## the realistic synthetic cell (rods, foil, tube, truncation, phase contrast) into results_cell/
+	$(SNAKEMAKE) --configfile config/realistic_cell.yaml
+	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results_cell/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am", "contact_area_fraction"]].to_string(index=False))'
 
 test: setup  ## run the test suite (unit, accuracy and workflow tests)
 	$(BIN)/pytest -m "not slow"

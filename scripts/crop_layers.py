@@ -6,7 +6,7 @@ from tomopress.segment.crop import locate_layers_file
 log_to_file(snakemake.log[0])
 locate_layers_file(
     snakemake.input[0],
-    snakemake.output[0],
+    snakemake.output.layers,
     composite_rows=parse_range(snakemake.params.composite_rows) if snakemake.params.composite_rows else None,
     separator_rows=parse_range(snakemake.params.separator_rows) if snakemake.params.separator_rows else None,
     roi_xy=(
@@ -18,4 +18,5 @@ locate_layers_file(
     transition_rows=snakemake.params.transition_rows,
     closing_radius_px=snakemake.params.closing_radius_px,
     tilt_correction=snakemake.params.tilt_correction,
+    qc_png=snakemake.output.qc,
 )

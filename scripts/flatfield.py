@@ -19,4 +19,5 @@ flatfield_slab_file(
     ring_large_size=snakemake.params.ring_large_size,
     ring_snr=snakemake.params.ring_snr,
     n_threads=snakemake.threads,
+    phase=snakemake.params.phase,
 )

@@ -10,4 +10,5 @@ reconstruct_slab_file(
     backend=snakemake.params.backend,
     filter_name=snakemake.params.filter_name,
     n_threads=snakemake.threads,
+    padding=snakemake.params.padding,
 )

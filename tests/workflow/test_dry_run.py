@@ -36,3 +36,15 @@ def test_bad_config_value_is_named(tmp_path):
 def test_lint_is_clean(tmp_path):
     result = run_snakemake(tmp_path, "--lint", config={"samples": str(PROJECT_ROOT / "config" / "samples.tsv")})
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_realistic_cell_config_plans_its_scans(tmp_path):
+    """config/realistic_cell.yaml on top of the defaults: 3 simulated realistic-cell scans of
+    100 rows (5 slabs of 24), Paganin in the flat field."""
+    configs = [str(PROJECT_ROOT / "config" / n) for n in ("config.yaml", "realistic_cell.yaml")]
+    result = run_snakemake(tmp_path, "-n", "--configfile", *configs, config={
+        "samples": str(PROJECT_ROOT / "config" / "samples_realistic_cell.tsv")})
+    jobs = planned_jobs(result.stdout)
+    assert jobs["simulate"] == 3 and jobs["flatfield"] == jobs["reconstruct"] == 3 * 5
+    assert jobs["crop_layers"] == 3
+

@@ -67,6 +67,13 @@ def slab_mem_mb(wildcards, attempt):
     return wf.recon_mem_mb(header, config["slab_rows"], factor=MEM_FACTOR) * attempt
 
 
+def flatfield_mem_mb(wildcards, attempt):
+    """slab_mem_mb plus the halo rows Paganin's filter reads on each side (issue 14)."""
+    header = HEADERS[wildcards.scan]
+    extra = 2 * wf.PAGANIN_HALO_ROWS_BOUND if config["phase"]["method"] == "paganin" else 0
+    return wf.recon_mem_mb(header, config["slab_rows"] + extra, factor=MEM_FACTOR) * attempt
+
+
 def _layer_voxels(scan, layers):
     return sum(
         math.prod(

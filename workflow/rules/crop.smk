@@ -2,7 +2,13 @@ rule crop_layers:
     input:
         f"{RESULTS}/{{scan}}/volume.h5",
     output:
-        f"{RESULTS}/{{scan}}/crop/layers.json",
+        layers=f"{RESULTS}/{{scan}}/crop/layers.json",
+        qc=report(
+            f"{RESULTS}/{{scan}}/qc/layers.png",
+            caption="../report/layers.rst",
+            category="Layers",
+            labels={"scan": "{scan}"},
+        ),
     log:
         f"{RESULTS}/logs/crop_layers/{{scan}}.log",
     benchmark:

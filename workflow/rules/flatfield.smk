@@ -12,7 +12,7 @@ rule flatfield:
         "../../envs/io.yaml"
     threads: 2
     resources:
-        mem_mb=slab_mem_mb,
+        mem_mb=flatfield_mem_mb,
         runtime=slab_runtime(per_minute=2e7),
     params:
         format=sheet_value("format"),
@@ -26,5 +26,7 @@ rule flatfield:
         ring_size=config["flatfield"]["ring_size"],
         ring_large_size=config["flatfield"]["ring_large_size"],
         ring_snr=config["flatfield"]["ring_snr"],
+        phase={**config["phase"], "energy_kev": config["energy_kev"],
+               "materials": config["materials"]},
     script:
         "../../scripts/flatfield.py"

@@ -20,5 +20,6 @@ rule reconstruct:
     params:
         backend=config["reconstruct"]["backend"],
         filter_name=config["reconstruct"]["filter"],
+        padding=config["reconstruct"]["padding"],
     script:
         "../../scripts/reconstruct.py"

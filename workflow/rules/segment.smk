@@ -47,8 +47,8 @@ rule calibrate:
         mem_mb=layer_mem(copies=3),
         runtime=layer_runtime(per_minute=2e8, base_min=5),
     params:
-        materials=config["calibration"]["materials"],
-        energy_kev=config["calibration"]["energy_kev"],
+        materials=config["materials"],
+        energy_kev=config["energy_kev"],
         reference=config["calibration"]["reference"],
         max_disagreement=config["calibration"]["max_theory_disagreement"],
     script:

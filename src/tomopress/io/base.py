@@ -37,7 +37,7 @@ import numpy.typing as npt
 from tomopress.errors import RawDataError
 from tomopress.types import F64Array
 
-__all__ = ["LinkGuard", "Problems", "Scan", "angle_problems", "beam_energy_kev"]
+__all__ = ["LinkGuard", "Problems", "Scan", "angle_problems", "beam_facts"]
 
 T = TypeVar("T")
 
@@ -480,41 +480,60 @@ def read_frames(ds: h5py.Dataset, frames: list[slice], rows: slice) -> np.ndarra
     return np.ascontiguousarray(out[:, ::-1]) if reverse else out
 
 
-#: where beamlines record the photon energy (DXchange, NeXus), tried in order
+#: HDF5 paths (DXchange / tomopy-cli, NXtomo) where raw files keep the energy, tried in order
 ENERGY_PATHS = (
-    "/measurement/instrument/source/energy",
     "/measurement/instrument/monochromator/energy",
+    "/measurement/instrument/source/energy",
+    "/entry/instrument/monochromator/energy",
     "/entry/instrument/source/energy",
     "/entry/instrument/beam/incident_energy",
+    "/entry/beam/incident_energy",
     "/entry1/instrument/source/energy",
 )
-_KEV_PER_UNIT = {"kev": 1.0, "ev": 1e-3, "mev": 1e3}
+#: ... and the sample-detector distance
+DISTANCE_PATHS = (
+    "/measurement/instrument/camera_motor_stack/setup/camera_distance",
+    "/measurement/instrument/detection_system/distance",
+    "/entry/instrument/detector/distance",
+)
+_TO_KEV = {"ev": 1e-3, "kev": 1.0, "mev": 1e3}
+_TO_MM = {"m": 1e3, "mm": 1.0, "um": 1e-3, "µm": 1e-3, "micron": 1e-3}
 
 
-def beam_energy_kev(path: str | Path) -> float | None:
-    """Photon energy (keV) recorded in an HDF5 raw file, or None when it records none.
+def beam_facts(path: str | Path) -> dict[str, float | None]:
+    """Energy (keV) and sample-detector distance (mm) recorded in an HDF5 raw file, if any.
 
-    Looks at :data:`ENERGY_PATHS` (a ``units`` attribute of keV, eV or MeV is honoured; keV is
-    assumed without one, and values above 1000 are taken as eV) and then at a root attribute
-    ``energy_kev``. A TIFF folder or an unreadable value gives None.
+    Looks at :data:`ENERGY_PATHS` and :data:`DISTANCE_PATHS` (the DXchange paths tomopy-cli
+    reads and their NXtomo counterparts); a ``units`` attribute in eV, keV, MeV or m, mm, µm
+    is honoured (keV and mm without one). A root attribute ``energy_kev`` (the synthetic
+    beamtime's) is the energy's last resort. Non-HDF5 inputs (TIFF folders) give None for both.
+
+    Examples
+    --------
+    >>> beam_facts("no/such/file.h5")
+    {'energy_kev': None, 'propagation_distance_mm': None}
     """
+    out: dict[str, float | None] = {"energy_kev": None, "propagation_distance_mm": None}
     path = Path(path)
     if not (path.is_file() and h5py.is_hdf5(path)):
-        return None
-    with h5py.File(path, "r") as h5:
-        for name in ENERGY_PATHS:
-            obj = h5.get(name)
-            if not isinstance(obj, h5py.Dataset) or obj.size != 1:
-                continue
-            try:
-                value = float(np.asarray(obj[()]).ravel()[0])
-            except (TypeError, ValueError):
-                continue
-            unit = (attr_str(obj, "units") or "").strip().lower()
-            factor = _KEV_PER_UNIT.get(unit, 1e-3 if value > 1000 else 1.0)
-            if np.isfinite(value) and value > 0:
-                return value * factor
-        value = h5.attrs.get("energy_kev")
-        if value is not None and np.isfinite(float(value)) and float(value) > 0:
-            return float(value)
-    return None
+        return out
+    with h5py.File(path, "r") as fh:
+        for key, paths, scale in (("energy_kev", ENERGY_PATHS, _TO_KEV),
+                                  ("propagation_distance_mm", DISTANCE_PATHS, _TO_MM)):
+            for name in paths:
+                obj = fh.get(name)
+                if not isinstance(obj, h5py.Dataset) or obj.size != 1:
+                    continue
+                try:
+                    value = float(np.asarray(obj[()]).ravel()[0])
+                except (TypeError, ValueError):
+                    continue
+                unit = (attr_str(obj, "units") or "").strip().lower()
+                value *= scale.get(unit, 1.0)
+                if np.isfinite(value) and value > 0:
+                    out[key] = value
+                    break
+        root = fh.attrs.get("energy_kev")
+        if out["energy_kev"] is None and root is not None and float(root) > 0:
+            out["energy_kev"] = float(root)
+    return out

@@ -23,6 +23,7 @@ __all__ = [
     "remove_zingers",
     "resolve_pixel_size_um",
     "flatfield_slab_file",
+    "paganin_line_integrals",
 ]
 
 log = logging.getLogger(__name__)
@@ -492,6 +493,7 @@ def flatfield_slab_file(
     ring_large_size: int = 51,
     ring_snr: float = 3.0,
     n_threads: int = 1,
+    phase: dict | None = None,
 ) -> FlatfieldStats:
     """Flat-field detector rows ``rows`` of a raw scan into a sinogram slab file.
 
@@ -503,25 +505,41 @@ def flatfield_slab_file(
     with ``size=ring_size``, ``large_size=ring_large_size``, ``snr=ring_snr``, on
     `n_threads` rows at once).
 
+    With ``phase = {"method": "paganin", ...}`` (the config's ``phase`` block, see
+    :func:`tomopress.prep.phase.resolve_phase_settings`), Paganin's filter is applied to the
+    flat-fielded transmission before the rings are removed; the slab then reads a halo of
+    neighbouring detector rows (clipped at the detector's ends) for the 2-D filter and keeps
+    only its own rows. What was applied (δ/β, distance, energy and where each came from) is
+    recorded as the JSON attribute ``phase_retrieval``.
+
     The output HDF5 holds ``sinogram`` (n_angles, rows, cols) float32 line integrals and
     ``angles_rad``, with the row range, pixel size, correction counts and settings as
     attributes.
     """
+    import json
+
     from tomopress.io import open_scan
     from tomopress.io.h5store import provenance, write_array_h5
+    from tomopress.prep.phase import resolve_phase_settings
     from tomopress.prep.rings import RING_METHODS, remove_rings
 
     if ring_method not in RING_METHODS:
         raise ValueError(f"unknown ring method {ring_method!r}; valid choices are "
                          f"{', '.join(RING_METHODS)}")
-    row_slice = slice(*rows)
     t0 = time.perf_counter()
     with open_scan(raw_path, format, **reader_options) as scan:
-        if not 0 <= rows[0] < rows[1] <= scan.detector_shape[0]:
+        n_det_rows = scan.detector_shape[0]
+        if not 0 <= rows[0] < rows[1] <= n_det_rows:
             raise ValueError(
                 f"{raw_path}: rows {rows[0]}:{rows[1]} outside the detector's "
-                f"{scan.detector_shape[0]} rows"
+                f"{n_det_rows} rows"
             )
+        pixel_um = resolve_pixel_size_um(pixel_size_um, scan.pixel_size_um, path=raw_path)
+        applied = resolve_phase_settings(phase or {"method": "none"}, raw_path=raw_path,
+                                         pixel_size_um=pixel_um)
+        halo = int(applied["halo_rows"])
+        read = (max(rows[0] - halo, 0), min(rows[1] + halo, n_det_rows))
+        row_slice = slice(*read)
         positions, flats = flat_groups(scan.read_flats(row_slice), scan.flat_projection_index,
                                        method=average)
         dark = average_frames(scan.read_darks(row_slice), method=average)
@@ -536,10 +554,17 @@ def flatfield_slab_file(
         )
         del projections
         angles = scan.angles_rad
-        pixel_um = resolve_pixel_size_um(pixel_size_um, scan.pixel_size_um, path=raw_path)
+    if applied["method"] == "paganin":
+        sinogram = paganin_line_integrals(sinogram, applied, min_transmission=min_transmission)
+        log.info("Paganin phase retrieval: delta/beta %.1f (%s), %.2f mm (%s), %.2f keV (%s), "
+                 "kernel %.1f px, halo %d rows", applied["delta_over_beta"],
+                 applied["delta_over_beta_source"], applied["propagation_distance_mm"],
+                 applied["distance_source"], applied["energy_kev"], applied["energy_source"],
+                 applied["kernel_length_px"], halo)
+    sinogram = np.ascontiguousarray(sinogram[:, rows[0] - read[0]:rows[1] - read[0]])
     t_flat = time.perf_counter()
-    log.info("flat-field, -ln and zingers in %.1f s (%.1f s elapsed)", t_flat - t_read,
-             t_flat - t0)
+    log.info("flat-field, -ln, zingers%s in %.1f s (%.1f s elapsed)",
+             " and Paganin" if applied["method"] == "paganin" else "", t_flat - t_read, t_flat - t0)
     if ring_method != "none":
         remove_rings(sinogram, method=ring_method, size=ring_size, large_size=ring_large_size,
                      snr=ring_snr, out=sinogram, n_threads=n_threads)
@@ -566,9 +591,33 @@ def flatfield_slab_file(
             "ring_size": ring_size,
             "ring_large_size": ring_large_size,
             "ring_snr": ring_snr,
+            "phase_retrieval": json.dumps(applied, sort_keys=True),
             **provenance(raw=raw_path),
         },
     )
     log.info("wrote %s (%.0f MB); slab done in %.1f s", out_path, sinogram.nbytes / 1e6,
              time.perf_counter() - t0)
     return stats
+
+
+def paganin_line_integrals(sinogram: F32Array, applied: dict, *,
+                           min_transmission: float) -> F32Array:
+    """Paganin-filtered line integrals of flat-fielded ones (``-ln`` of the filtered ``e^-p``).
+
+    `applied` is :func:`tomopress.prep.phase.resolve_phase_settings`'s result; the rows of
+    `sinogram` are consecutive detector rows (the filter is 2-D), one chunk of angles at a time.
+    """
+    from tomopress.prep.phase import paganin_filter
+
+    out = np.empty_like(sinogram)
+    kw = {"delta_over_beta": applied["delta_over_beta"],
+          "distance_m": applied["propagation_distance_mm"] * 1e-3,
+          "wavelength_m": applied["wavelength_m"],
+          "pixel_size_m": applied["pixel_size_um"] * 1e-6}
+    for a0 in range(0, sinogram.shape[0], 64):
+        t = np.exp(-sinogram[a0:a0 + 64])
+        t = paganin_filter(t, **kw)
+        np.maximum(t, np.float32(min_transmission), out=t)
+        np.log(t, out=t)
+        np.negative(t, out=out[a0:a0 + 64])
+    return out

@@ -44,7 +44,8 @@ import scipy.fft
 from tomopress.logs import Progress
 from tomopress.types import F32Array, F64Array
 
-__all__ = ["NUFFT_EPS", "NUFFT_UPSAMPFAC", "padded_length", "window_length", "gridding_fbp"]
+__all__ = ["NUFFT_EPS", "NUFFT_UPSAMPFAC", "SMOOTH_PAD_FRACTION", "padded_length", "window_length",
+           "padding_weights", "extend_projections", "gridding_fbp"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,54 @@ def padded_length(n_cols: int) -> int:
     256
     """
     return int(scipy.fft.next_fast_len(2 * int(n_cols), real=False))
+
+
+#: ``"smooth"`` padding rolls the end value off over this fraction of the detector width
+SMOOTH_PAD_FRACTION = 0.125
+
+
+def padding_weights(n_pad_px: int, n_cols: int, mode: str) -> F64Array:
+    """Weights of a projection's end value in the padding beyond it (1 = first padded column).
+
+    A projection truncated by a sample wider than the detector ends at a high value; padding
+    with zeros makes a step there that the ramp filter turns into a bright rim and a cupped,
+    offset image. ``"edge"`` repeats the end value (weight 1), which overshoots when the
+    sample reaches only a little beyond the detector; ``"smooth"`` rolls it off as
+    ``cos²(π t / 2L)`` over ``L = SMOOTH_PAD_FRACTION * n_cols`` columns, a tail about as long
+    as a cell's overhang (measured in ``tests/unit/recon/test_truncation.py``); ``"zero"``
+    gives zeros.
+
+    Examples
+    --------
+    >>> padding_weights(4, 16, "smooth").round(3).tolist()
+    [0.5, 0.0, 0.0, 0.0]
+    >>> padding_weights(3, 16, "edge").tolist()
+    [1.0, 1.0, 1.0]
+    """
+    t = np.arange(1, int(n_pad_px) + 1, dtype=np.float64)
+    if mode == "edge":
+        return np.ones_like(t)
+    if mode == "zero":
+        return np.zeros_like(t)
+    if mode == "smooth":
+        length = max(SMOOTH_PAD_FRACTION * n_cols, 1.0)
+        return np.where(t < length, np.cos(0.5 * np.pi * t / length) ** 2, 0.0)
+    raise ValueError(f"unknown padding {mode!r}; valid choices are smooth, edge, zero")
+
+
+def extend_projections(sinograms: F32Array, pad_px: int, mode: str) -> F32Array:
+    """Projections widened by `pad_px` columns on each side, filled as :func:`padding_weights`.
+
+    Examples
+    --------
+    >>> extend_projections(np.array([[[2.0, 4.0]]], np.float32), 2, "edge").tolist()
+    [[[2.0, 2.0, 2.0, 4.0, 4.0, 4.0]]]
+    """
+    n_cols = sinograms.shape[-1]
+    w = padding_weights(pad_px, n_cols, mode).astype(np.float32)
+    left = sinograms[..., :1] * w[::-1]
+    right = sinograms[..., -1:] * w
+    return np.concatenate([left, sinograms, right], axis=-1)
 
 
 def window_length(n_cols: int) -> int:
@@ -95,6 +144,7 @@ def gridding_fbp(
     filter_response: F64Array,
     angle_weights: F64Array,
     n_threads: int = 1,
+    padding: str = "smooth",
 ) -> F32Array:
     """Filtered back-projection of every detector row by Fourier gridding (finufft type 1).
 
@@ -115,6 +165,10 @@ def gridding_fbp(
         Quadrature weight dθ of every angle (they sum to π for a half turn).
     n_threads : int
         Threads for finufft and the FFTs.
+    padding : str
+        What fills the padded detector before filtering, half on each side
+        (:func:`padding_weights`): ``"smooth"`` (each projection's end value rolled off to 0),
+        ``"edge"`` (the end value repeated, as nabu and tomopy-cli) or ``"zero"``.
 
     Returns
     -------
@@ -150,6 +204,7 @@ def gridding_fbp(
     phase[:, n_win // 2] = 0
     del radians
 
+    taper = None if padding == "zero" else padding_weights(n_pad - n_cols, n_cols, padding)
     n_trans = min(_N_TRANS, (n_rows + 1) // 2)
     plan = finufft.Plan(
         1,
@@ -187,6 +242,11 @@ def gridding_fbp(
             work[:, :, :n_cols] = 0
         work.real[:n_re, :, :n_cols] = sinograms[:, r0:r1:2, :].transpose(1, 0, 2)
         work.imag[:n_im, :, :n_cols] = sinograms[:, r0 + 1 : r1 : 2, :].transpose(1, 0, 2)
+        if taper is not None:  # right half after the data, left half wraps to the end
+            n_right = (n_pad - n_cols) // 2
+            work[:, :, n_cols : n_cols + n_right] = work[:, :, n_cols - 1 : n_cols] * taper[:n_right]
+            n_left = n_pad - n_cols - n_right
+            work[:, :, n_cols + n_right :] = work[:, :, 0:1] * taper[:n_left][::-1]
         spec = scipy.fft.fft(work, axis=-1, workers=n_threads, overwrite_x=True)
         spec *= filt
         filtered = scipy.fft.ifft(spec, axis=-1, workers=n_threads, overwrite_x=True)

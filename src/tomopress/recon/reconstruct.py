@@ -26,12 +26,13 @@ from typing import Final
 import numpy as np
 import scipy.fft
 
-from tomopress.recon.gridding import gridding_fbp, padded_length
+from tomopress.recon.gridding import extend_projections, gridding_fbp, padded_length
 from tomopress.types import F32Array, F64Array
 
 __all__ = [
     "FILTERS",
     "BACKENDS",
+    "PADDINGS",
     "available_backends",
     "resolve_backend",
     "angular_weights",
@@ -53,6 +54,8 @@ FILTERS: Final = {
 }
 #: every backend name :func:`resolve_backend` knows
 BACKENDS: Final = ("auto", "gridding", "tomopy")
+#: how the detector is extended before filtering (see :func:`reconstruct_slices`)
+PADDINGS: Final = ("smooth", "edge", "zero")
 
 
 def _tomopy_importable() -> bool:
@@ -217,6 +220,7 @@ def reconstruct_slices(
     filter_name: str = "ramp",
     backend: str = "auto",
     n_threads: int = 1,
+    padding: str = "smooth",
 ) -> F32Array:
     """Reconstruct every detector row of a slab by filtered back-projection.
 
@@ -245,6 +249,14 @@ def reconstruct_slices(
         ``"auto"`` (tomopy when importable, else gridding).
     n_threads : int
         Threads to use, >= 1.
+    padding : str
+        How each projection is extended before filtering (the sample of a real cell is often
+        wider than the detector): ``"smooth"`` (default) rolls each projection's end value off
+        to zero over an eighth of the detector width, ``"edge"`` repeats it (nabu, tomopy-cli),
+        ``"zero"`` pads with zeros (a truncated projection then gives a bright rim and a cupped,
+        offset image); see :func:`tomopress.recon.gridding.padding_weights`. Gridding pads
+        inside its 2x filter length; tomopy gets a sinogram widened by half its width on each
+        side and the result is cut back.
 
     Returns
     -------
@@ -271,6 +283,8 @@ def reconstruct_slices(
     _validate(sinograms, angles_rad, center_px, pixel_size_um, n_threads)
     if filter_name not in FILTERS:
         raise ValueError(f"unknown filter {filter_name!r}; valid choices are {', '.join(FILTERS)}")
+    if padding not in PADDINGS:
+        raise ValueError(f"unknown padding {padding!r}; valid choices are {', '.join(PADDINGS)}")
     chosen = resolve_backend(backend)
     sino32 = np.ascontiguousarray(sinograms, dtype=np.float32)
     weights = angular_weights(angles_rad)
@@ -285,7 +299,14 @@ def reconstruct_slices(
             filter_response=filter_response(padded_length(n_cols), filter_name),
             angle_weights=weights,
             n_threads=int(n_threads),
+            padding=padding,
         )
+    elif padding != "zero":  # as tomopy-cli: widen the sinogram, reconstruct, cut back
+        pad = n_cols // 2
+        wide = extend_projections(sino32, pad, padding)
+        vol = _tomopy_gridrec(wide, angles_rad, weights, float(center_px) + pad, filter_name,
+                              int(n_threads))[:, pad:pad + n_cols, pad:pad + n_cols]
+        vol = np.ascontiguousarray(vol)
     else:
         vol = _tomopy_gridrec(sino32, angles_rad, weights, float(center_px), filter_name,
                               int(n_threads))
@@ -329,6 +350,7 @@ def reconstruct_slab_file(
     backend: str,
     filter_name: str,
     n_threads: int,
+    padding: str = "smooth",
 ) -> str:
     """Reconstruct one flat-fielded sinogram slab file into a volume slab file.
 
@@ -365,6 +387,7 @@ def reconstruct_slab_file(
         filter_name=filter_name,
         backend=used,
         n_threads=n_threads,
+        padding=padding,
     )
     del sinogram
     log.info("reconstructed rows %d:%d into %s in %.1f s (%.1f s elapsed)", attrs["row_start"],
@@ -386,6 +409,8 @@ def reconstruct_slab_file(
             else 0.0,
             "backend": used,
             "filter": filter_name,
+            "padding": padding,
+            "phase_retrieval": attrs.get("phase_retrieval", '{"method": "none"}'),
             **provenance(sinogram=sino_path),
         },
     )

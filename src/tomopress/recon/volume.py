@@ -25,6 +25,7 @@ __all__ = ["gather_slabs", "open_volume"]
 log = logging.getLogger(__name__)
 
 _KEPT_ATTRS = ("voxel_size_um", "units", "center_px", "backend", "filter")
+_OPTIONAL_ATTRS = ("padding", "phase_retrieval")  # kept when the slabs have them (issue 14)
 
 
 def gather_slabs(slab_paths: Sequence[str], out_path: str) -> tuple[int, int, int]:
@@ -82,6 +83,9 @@ def gather_slabs(slab_paths: Sequence[str], out_path: str) -> tuple[int, int, in
         out.create_virtual_dataset("volume", layout, fillvalue=np.nan)
         for key in _KEPT_ATTRS:
             out.attrs[key] = first[key]
+        for key in _OPTIONAL_ATTRS:
+            if key in first:
+                out.attrs[key] = first[key]
         out.attrs["z_offset_rows"] = z0
         for key, value in provenance(slabs=",".join(slab_paths)).items():
             out.attrs[key] = value

@@ -347,17 +347,23 @@ def locate_layers_file(
     transition_rows: int,
     closing_radius_px: int = 10,
     tilt_correction: bool = False,
+    qc_png: str | None = None,
 ) -> dict:
     """Decide each layer's rows and the x-y region, and write them as JSON.
 
-    Sheet values win; missing layer rows are found from the AM envelope
-    (:func:`layer_rows_from_volume`, which also records the transition band and, with
-    `tilt_correction`, the fitted interface plane that :func:`crop_layer_file` then
-    flattens). The x-y region is centred unless the sheet gives it, and must lie inside the
+    Sheet values win; missing layer rows are found by classifying every z-band of the volume
+    (:func:`tomopress.segment.layers.find_layers`: metal, anode foil, air, housing, separator,
+    composite; the bands go into the JSON) or, with `tilt_correction`, from the AM envelope
+    (:func:`layer_rows_from_volume`, which records the transition band and the fitted
+    interface plane that :func:`crop_layer_file` then flattens). `qc_png` gets the z-profile
+    with the bands and the chosen crops (:func:`tomopress.segment.layers.layers_qc_png`). The x-y region is centred unless the sheet gives it, and must lie inside the
     reconstructed field of view; every range is checked against the volume.
     """
+    import os
+
     from tomopress.io.atomic import write_json_atomic
     from tomopress.recon.volume import open_volume
+    from tomopress.segment.layers import find_layers, layers_qc_png, profile_only
 
     with open_volume(volume_path) as fh:
         dset = fh["volume"]
@@ -375,16 +381,32 @@ def locate_layers_file(
         method = "sample_sheet"
         layers = {"composite": composite_rows, "separator": separator_rows}
         found: dict[str, Any] = {}
-        if composite_rows is None or separator_rows is None or tilt_correction:
+        sheet_complete = composite_rows is not None and separator_rows is not None
+        if tilt_correction:
             y0, y1, x0, x1 = roi
             found = layer_rows_from_volume(
                 dset[:, y0:y1, x0:x1], (0, y1 - y0, 0, x1 - x0), z_offset_rows=z_offset,
                 transition_rows=transition_rows, closing_radius_px=closing_radius_px,
                 fit_tilt=tilt_correction,
             )
-            if composite_rows is None or separator_rows is None:
-                method = found["method"]
-            layers = {k: v if v is not None else found["layers"][k] for k, v in layers.items()}
+        else:
+            try:
+                found = find_layers(dset, z_offset_rows=z_offset, transition_rows=transition_rows,
+                                    roi=roi, closing_radius_px=closing_radius_px)
+            except ValueError as exc:
+                if not sheet_complete:
+                    raise ValueError(f"{volume_path}: {exc}") from None
+                log.warning("layer bands undecided (%s); the sample sheet's rows are used", exc)
+                found = {}
+        if not sheet_complete:
+            method = found["method"]
+        layers = {k: v if v is not None else found["layers"][k] for k, v in layers.items()}
+        if qc_png is not None:
+            profile = found if "plane_median_per_cm" in found else profile_only(dset, roi)
+            layers_qc_png({**profile, "layers": layers}, qc_png, z_offset_rows=z_offset,
+                          title=f"{os.path.basename(os.path.dirname(os.path.abspath(volume_path)))}"
+                                f": layers by {method}",
+                          xz_slice=np.asarray(dset[:, ny // 2, :], dtype=np.float32))
     for name, (a, b) in layers.items():
         if not z_offset <= a < b <= z_offset + nz:
             raise ValueError(
@@ -402,6 +424,8 @@ def locate_layers_file(
         "am_threshold": found.get("am_threshold"),
         "tilt_correction": bool(tilt_correction),
         "plane": found.get("plane"),
+        "bands": found.get("bands"),
+        "reference_per_cm": found.get("reference_per_cm"),
     }
     if found.get("plane"):
         log.info("interface tilt %.2f deg (plane fit on %d tiles)", found["plane"]["tilt_deg"],

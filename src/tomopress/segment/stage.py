@@ -231,12 +231,12 @@ def calibrate_file(
     """The scan's calibration record (:func:`tomopress.segment.calibration.calibrate_scan`).
 
     Up to `n_edge_planes` whole slices spread over the separator rows are read from the volume
-    for the air level and the blur (the sample's outer edge). The beam energy is `energy_kev`
-    (the config) or else the one the raw file records (:func:`tomopress.io.base.beam_energy_kev`);
-    with neither the theory is left out, with a warning in the record.
+    for the air level and the blur (the sample's outer edge). The beam energy is the one the raw
+    file records (:func:`tomopress.io.base.beam_facts`), else `energy_kev` (the config); with
+    neither the theory is left out, with a warning in the record.
     """
     from tomopress.io.atomic import write_json_atomic
-    from tomopress.io.base import beam_energy_kev
+    from tomopress.io.base import beam_facts
     from tomopress.io.h5store import read_array_h5
     from tomopress.recon.volume import open_volume
 
@@ -252,9 +252,9 @@ def calibrate_file(
         rows = np.unique(np.linspace(z0 + margin, z1 - 1 - margin,
                                      min(n_edge_planes, z1 - z0)).round().astype(int))
         edge_planes = np.stack([fh["volume"][r - offset] for r in rows])
-    energy_source = "config"
-    if energy_kev is None and raw_path is not None:
-        energy_kev, energy_source = beam_energy_kev(raw_path), "raw file"
+    recorded = beam_facts(raw_path)["energy_kev"] if raw_path is not None else None
+    energy_source = "raw file" if recorded is not None else "config"
+    energy_kev = recorded if recorded is not None else energy_kev
     theory = theory_levels(materials, energy_kev)
     record = calibrate_scan(
         composite, separator, edge_planes, means=tuple(th["means"]),  # type: ignore[arg-type]

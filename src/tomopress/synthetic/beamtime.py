@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 ENERGY_KEV = 20.0
 PIXEL_SIZE_PATH = "/measurement/instrument/detection_system/objective/resolution"
+ENERGY_PATH = "/measurement/instrument/monochromator/energy"
+DISTANCE_PATH = "/measurement/instrument/camera_motor_stack/setup/camera_distance"
 
 
 @dataclass(frozen=True)
@@ -156,16 +158,24 @@ def simulate_projections(params: SyntheticParams, *, pressure_mpa: float,
     SimulatedScan
     """
     t0 = time.perf_counter()
-    micro = build_microstructure(params, pressure_mpa)
-    t1 = time.perf_counter()
     theta_deg = acquisition_angles_deg(params)
-    trans = fine_transmission(micro, params, np.deg2rad(theta_deg))
+    if params.realistic_cell:  # rods, foil, tube, truncation, phase contrast (issue 14)
+        from tomopress.synthetic.cell import realistic_transmission  # noqa: PLC0415 (cycle)
+
+        micro, trans, _ = realistic_transmission(params, pressure_mpa, np.deg2rad(theta_deg))
+        t1 = t0
+        shadow_radius_px = params.n_cols / 2  # the sample covers the whole detector
+    else:
+        micro = build_microstructure(params, pressure_mpa)
+        t1 = time.perf_counter()
+        trans = fine_transmission(micro, params, np.deg2rad(theta_deg))
+        shadow_radius_px = micro.cylinder_radius_fine / params.fine_factor
     t2 = time.perf_counter()
-    ideal = -np.log(trans)
+    ideal = -np.log(np.maximum(trans, np.float32(1e-30)))
     blur_projections(trans, params.blur_sigma_px)
 
     rng = np.random.default_rng(seed)
-    defects = _defects(params, rng, micro.cylinder_radius_fine / params.fine_factor)
+    defects = _defects(params, rng, shadow_radius_px)
     u = (np.arange(params.n_cols) - (params.n_cols - 1) / 2) / (params.n_cols / 2)
     gain = (1 - 0.15 * u**2) * np.clip(1 + params.gain_spread * rng.standard_normal(u.size),
                                         0.5, 1.5)
@@ -250,6 +260,13 @@ def simulate_scan(out_path: str | Path, *, pressure_mpa: float,
     micro = scan.micro
     ff = params.fine_factor
     coarse, fractions = coarsen_labels(micro.labels, ff)
+    if params.realistic_cell:
+        from tomopress.synthetic.cell import realistic_truth  # noqa: PLC0415 (cycle)
+
+        truth_cell, coarse, fractions = realistic_truth(micro, params, coarse, fractions)
+    else:
+        truth_cell = {"layers": layer_truth(micro, params),
+                      "row_phase_counts": row_phase_counts(micro, params)}
 
     truth: dict[str, Any] = {
         "pressure_mpa": float(pressure_mpa),
@@ -268,12 +285,13 @@ def simulate_scan(out_path: str | Path, *, pressure_mpa: float,
         "interface_row": params.separator_rows,
         "cylinder_radius_px": micro.cylinder_radius_fine / ff,
         "n_particles": int(micro.particles.radii.size),
-        "layers": layer_truth(micro, params),
-        "row_phase_counts": row_phase_counts(micro, params),
+        "layers": truth_cell.pop("layers"),
+        "row_phase_counts": truth_cell.pop("row_phase_counts"),
         "defects": scan.defects,
         "files": {"scan": out_path.name, "truth_h5": h5_truth.name},
     }
     truth.update(acquisition_truth(params))
+    truth.update(truth_cell)  # the realistic cell's rows, radii and materials
     attrs = {"pressure_mpa": float(pressure_mpa), "voxel_size_um": float(params.pixel_size_um),
              "axes": "z:y:x", "generator": f"tomopress.synthetic.beamtime {__version__}",
              "labels": json.dumps({"void": 0, "se": 1, "am": 2, "outside": OUTSIDE})}
@@ -310,3 +328,8 @@ def _write_dxchange(path: Path, scan: SimulatedScan, params: SyntheticParams, *,
         th.attrs["units"] = "degrees"
         res = f.create_dataset(PIXEL_SIZE_PATH, data=float(params.pixel_size_um))
         res.attrs["units"] = "um"
+        if params.realistic_cell:  # what phase retrieval reads (the paths of tomopy-cli)
+            energy = f.create_dataset(ENERGY_PATH, data=float(params.energy_kev))
+            energy.attrs["units"] = "keV"
+            dist = f.create_dataset(DISTANCE_PATH, data=float(params.propagation_distance_mm))
+            dist.attrs["units"] = "mm"

@@ -147,6 +147,23 @@ class SyntheticParams:
         projections over [0, 360) degrees) on a detector cut on the right, an offset-axis
         (extended field of view) scan whose two half turns overlap on about this many
         columns; see `tomopress.synthetic.acquisition`.
+    realistic_cell : bool
+        False (default): the plain two-layer cell above. True: the cell of a real scan
+        (`tomopress.synthetic.cell`): steel current-collector rods at the top and bottom
+        (opaque), an In-Li anode foil above the separator, a glass housing tube around the
+        sample, the sample wider than the detector (truncated projections) and
+        propagation-based phase contrast. Then `n_rows` is still the detector height and the
+        separator and composite fill the rows between the top and bottom ``cell_*_rows``.
+    propagation_distance_mm : float
+        Sample-detector distance of the realistic cell (Fresnel propagation), mm; 0 = none.
+    energy_kev : float
+        Photon energy of the realistic cell's optics (δ, β of the extra materials), keV.
+    cell_top_rod_rows, cell_foil_rows, cell_bottom_gap_rows, cell_bottom_rod_rows : int
+        Realistic cell, detector rows from the top: steel rod, In-Li foil, (separator,
+        composite), an air gap, steel rod.
+    sample_width_frac, tube_outer_frac : float
+        Realistic cell: sample diameter and housing-tube outer diameter as fractions of the
+        detector width (> 1: the projections are truncated).
     """
 
     n_rows: int = 72
@@ -190,6 +207,15 @@ class SyntheticParams:
     drift_total: float = 0.0
     microstructure_seed: int = 16602
     half_acquisition_overlap_px: int = 0
+    realistic_cell: bool = False
+    propagation_distance_mm: float = 5.0
+    energy_kev: float = 20.0
+    cell_top_rod_rows: int = 6
+    cell_foil_rows: int = 8
+    cell_bottom_gap_rows: int = 2
+    cell_bottom_rod_rows: int = 6
+    sample_width_frac: float = 1.05
+    tube_outer_frac: float = 1.4
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> ValueError:
@@ -227,11 +253,12 @@ class SyntheticParams:
         if not 0 < self.cylinder_diameter_frac < 1:
             raise bad("cylinder_diameter_frac", "must lie in (0, 1)")
         margin = self.n_cols * (1 - self.cylinder_diameter_frac) / 2 - abs(self.center_offset_px)
-        if margin < 1 + 2 * self.blur_sigma_px:
+        if margin < 1 + 2 * self.blur_sigma_px and not self.realistic_cell:
             raise bad("center_offset_px", "puts the sample's shadow off the detector edge")
         if self.i0_counts * (1 + 4 * self.gain_spread) + self.dark_counts > 60000:
             raise bad("i0_counts", "would saturate uint16")
-        if self.roi_size_px > self.cylinder_diameter_frac * self.n_cols / 2**0.5:
+        inside = 1.0 if self.realistic_cell else self.cylinder_diameter_frac
+        if self.roi_size_px > inside * self.n_cols / 2**0.5:
             raise bad("roi_size_px", "square ROI must fit inside the cylinder")
         if self.half_acquisition_overlap_px and not (
                 4 <= self.half_acquisition_overlap_px
@@ -239,6 +266,10 @@ class SyntheticParams:
             raise bad("half_acquisition_overlap_px",
                       "must be 0 (half turn) or >= 4 with the axis plus half of it inside "
                       "the detector")
+        if self.realistic_cell:
+            from tomopress.synthetic.cell import stack_params  # noqa: PLC0415 (cycle)
+
+            stack_params(self)  # raises on a cell geometry that does not fit
 
     @property
     def composite_rows(self) -> int:

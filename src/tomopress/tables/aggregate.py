@@ -219,6 +219,7 @@ def scan_record(
         **axis_columns(center),
         "recon_backend": str(volume_attrs["backend"]),
         "recon_filter": str(volume_attrs["filter"]),
+        **_phase_columns(volume_attrs),
         "flatfield_average": flatfield.get("average"),
         "zinger_threshold": flatfield.get("zinger_threshold"),
         "ring_method": flatfield.get("ring_method"),
@@ -327,6 +328,19 @@ def _with_metadata(table: pa.Table, name: str, extra: Mapping[str, bytes]) -> pa
     meta = {b"tomopress_version": __version__.encode(), b"table": name.encode(),
             b"created_utc": _now_utc().encode(), **{k.encode(): v for k, v in extra.items()}}
     return table.replace_schema_metadata(meta)
+
+
+def _phase_columns(volume_attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Padding and phase retrieval of the reconstruction, from the volume's attributes."""
+    phase = json.loads(str(volume_attrs.get("phase_retrieval", '{"method": "none"}')))
+    return {
+        "recon_padding": str(volume_attrs["padding"]) if "padding" in volume_attrs else None,
+        "phase_method": phase.get("method"),
+        "phase_delta_over_beta": phase.get("delta_over_beta"),
+        "phase_delta_over_beta_source": phase.get("delta_over_beta_source"),
+        "phase_propagation_distance_mm": phase.get("propagation_distance_mm"),
+        "phase_energy_kev": phase.get("energy_kev"),
+    }
 
 
 def write_scan_tables(

@@ -69,6 +69,7 @@ UNIT_SUFFIXES: dict[str, str] = {
     "_hz": "Hz",
     "_uf": "µF",
     "_mah_per_g": "mAh/g",
+    "_mm": "mm",
 }
 #: a column ``<name>_uncertainty`` (1-sigma) carries the unit of ``<name>``
 UNCERTAINTY_SUFFIX = "_uncertainty"
@@ -339,6 +340,12 @@ SCANS_SCHEMA = pa.schema(
         _col("center_tilt_corrected", pa.bool_(), "each row reconstructed with its own centre"),
         _col("recon_backend", _S, "reconstruction backend that ran", nullable=False),
         _col("recon_filter", _S, "reconstruction filter", nullable=False),
+        _col("recon_padding", _S, "projection padding before filtering (smooth, edge, zero)"),
+        _col("phase_method", _S, "phase retrieval applied (none, paganin)"),
+        _col("phase_delta_over_beta", _F, "Paganin delta/beta used", unit="1"),
+        _col("phase_delta_over_beta_source", _S, "where delta/beta came from (config, xraydb)"),
+        _col("phase_propagation_distance_mm", _F, "sample-detector distance used by Paganin"),
+        _col("phase_energy_kev", _F, "photon energy used by Paganin"),
         _col("flatfield_average", _S, "flat/dark averaging"),
         _col("zinger_threshold", _F, "zinger threshold on -log data (null: off)", unit="1"),
         _col("ring_method", _S, "stripe/ring removal method"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,13 +22,15 @@ def layer_metrics(
     voxel_size_um: float,
     details: dict[str, Any] | None = None,
     tortuosity: bool = True,
+    diffusion: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scalar metrics of one layer's label volume, with units in the key names.
 
     Every family of :data:`tomopress.metrics.summary.FAMILIES`; families whose phase is
     absent come out as None with a ``<family>_null_reason``. Per-item arrays (tortuosity per
     outlet path, particles) go to `details` when given. ``tortuosity=False`` skips the two
-    costly transport families (geometric tortuosity and diffusion).
+    costly transport families (geometric tortuosity and diffusion). `diffusion` holds the
+    keywords of :class:`tomopress.metrics.summary.DiffusionOptions` (budget, convention).
 
     Examples
     --------
@@ -41,6 +44,7 @@ def layer_metrics(
         voxel_size_um=voxel_size_um,
         details=details,
         only=[name for name in FAMILIES if name not in skipped],
+        diffusion=diffusion,
     )
     record.pop("shape_zyx")
     nz, ny, nx = labels.shape
@@ -77,12 +81,15 @@ def layer_metrics_file(
     pressure_mpa: float,
     orientation: bool = True,
     tortuosity: bool = True,
+    diffusion: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one segmented layer file, with the scan's identifiers, written as JSON.
 
     With `orientation`, the mesh-based orientation analysis (on sampled tiles, see
     :func:`orientation_record`) adds the fabric indices and ``orientation_sampled_fraction`` to
-    the record and the binned coverage under the key ``orientation``.
+    the record and the binned coverage under the key ``orientation``. `diffusion`: keywords
+    of :class:`tomopress.metrics.summary.DiffusionOptions` (the config's
+    ``metrics.diffusion``).
     """
     from tomopress.io.atomic import write_json_atomic
     from tomopress.io.h5store import read_array_h5
@@ -104,6 +111,7 @@ def layer_metrics_file(
             voxel_size_um=float(attrs["voxel_size_um"]),
             details=details,
             tortuosity=tortuosity,
+            diffusion=diffusion,
         ),
     }
     record.update(details)

@@ -188,6 +188,7 @@ METRICS_SCHEMA = pa.schema(
         _col("epsilon_se_percolating", _F, "volume fraction of the through-connected SE (porespy's effective porosity)", unit="1"),
         _col("tau_factor", _F, "tortuosity factor τ_f = ε D / D_eff, convention in tau_factor_boundary/_porosity; whole crop or ratio of tile means (diffusion_method)", unit="1"),
         _col("tau_factor_se", _F, "tortuosity factor: standard error from the tile scatter (0 when solved whole)", unit="1"),
+        _col("tau_factor_wall_factor", _F, "factor taking the D_eff of periodic tiles to the crop's no-flux sides (1 when solved whole)", unit="1"),
         _col("tau_factor_tile_std", _F, "tortuosity factor: s.d. over diffusion tiles (null when solved whole or a tile does not percolate)", unit="1"),
         _col("tau_factor_boundary", _S, "Dirichlet planes: layers (first/last voxel centres, porespy) or faces (half a voxel outside, taufactor)"),
         _col("tau_factor_porosity", _S, "ε of τ_f: phase (all SE, taufactor) or percolating (through-connected SE, porespy)"),

@@ -10,16 +10,24 @@ tortuosity factor on the same volumes, and the validation phantoms of METRICS.md
    (``ru_maxrss`` of the child, after each family and as seen by the parent through
    ``RUSAGE_CHILDREN``) are recorded. Target (issue 5): < 120 s in all on 2 cores, < 4 GB.
 2. Tortuosity factor vs porespy ``simulations.tortuosity_fd`` (and taufactor when importable)
-   on straight channels, a random three-phase volume and the taufactor example electrode
-   (../shared/data/taufactor_electrode, pore phase). Both put the Dirichlet planes on the first
-   and last voxel layers; porespy divides by the *percolating* porosity, tomopress by all of
-   the phase (as taufactor), so the table gives the ratio of τ as reported and of the
-   formation factor D/D_eff, which does not depend on that choice.
-3. Validation: each phantom of METRICS.md with an analytic answer, its measured error and
+   with the peer's own convention (tomopress.metrics.diffusion.CONVENTIONS: porespy puts the
+   Dirichlet planes on the first and last voxel layers and divides by the through-connected
+   porosity; taufactor puts them half a voxel outside and divides by all of the phase) on
+   straight channels, random three-phase volumes, porespy's 2-D lattice of spheres (its own
+   test case, 200 x 200 as 3 planes) and the taufactor example electrode
+   (../shared/data/taufactor_electrode); then the whole 256³ electrode and the lattice through
+   ``summary_metrics`` as ``tomopress metrics`` runs them (default budget: solved whole),
+   against porespy and against taufactor's documented value (2.0776, its docs notebook
+   00-overview, ``Solver(img == 0)``; taufactor pulls PyTorch, so it is not installed here).
+3. Tiling bias: on volumes small enough to solve whole, the whole-crop τ_f (no-flux sides, and
+   periodic sides) against every cell of a grid solved with walls, with periodic sides, and
+   with periodic sides scaled to the crop's walls (the default estimator), and against the
+   budgeted sample (a quarter of the cells, with its standard error).
+4. Validation: each phantom of METRICS.md with an analytic answer, its measured error and
    the tolerance (computed here, not copied).
 
     .venv/bin/python benchmarks/metrics.py [--size 1024 --planes 100] [--skip-timing]
-        [--skip-peers] [--out benchmarks/results/metrics.json]
+        [--skip-peers] [--porespy-256] [--out benchmarks/results/metrics.json]
 """
 
 from __future__ import annotations
@@ -39,9 +47,10 @@ import numpy as np
 from tomopress.metrics.anisotropy import contact_orientation
 from tomopress.metrics.connectivity import se_connectivity
 from tomopress.metrics.contact import contact_metrics
-from tomopress.metrics.diffusion import effective_diffusivity, tortuosity_factor
+from tomopress.metrics.diffusion import CONVENTIONS, effective_diffusivity, tortuosity_factor
 from tomopress.metrics.interfaces import interface_area_um2
 from tomopress.metrics.particles import am_particle_sizes
+from tomopress.metrics.summary import DiffusionOptions, summary_metrics
 from tomopress.metrics.tortuosity import geometric_tortuosity
 from tomopress.synthetic.phantoms3d import (
     ball_phantom,
@@ -55,6 +64,20 @@ from tomopress.types import AM, SE
 
 ROOT = Path(__file__).resolve().parents[1]
 ELECTRODE = ROOT.parent / "shared" / "data" / "taufactor_electrode" / "electrode.tiff"
+#: taufactor's documented τ of this electrode's pore phase along axis 0 (docs/notebooks/
+#: 00-overview.ipynb of tldr-group/taufactor: ``Solver(img == 0).solve()``, D_eff 0.2166 D_0)
+TAUFACTOR_ELECTRODE_PORE_TAU = 2.0776
+#: porespy's own test value for lattice_spheres([200, 200], r=8, spacing=26), axis 1
+POROSPY_LATTICE_TAU = 1.35995
+
+
+def workflow_diffusion_options() -> DiffusionOptions:
+    """The `metrics` rule's diffusion options: the defaults of the config schema."""
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    props = schema["properties"]["metrics"]["properties"]["diffusion"]["properties"]
+    return DiffusionOptions(**{k: v["default"] for k, v in props.items()})
 
 
 def random_volume(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
@@ -72,22 +95,23 @@ def child(size: int, planes: int) -> None:
     from tomopress.metrics.layer import orientation_record
     from tomopress.metrics.summary import FAMILIES
 
-    def emit(name: str, seconds: float, values: dict) -> None:
+    def emit(name: str, seconds: float, cpu_seconds: float, values: dict) -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
         scalars = {k: v for k, v in values.items() if isinstance(v, (int, float, str, type(None)))}
-        print(json.dumps({"family": name, "seconds": seconds, "peak_rss_gb": rss,
-                          "values": scalars}), flush=True)  # fmt: skip
+        print(json.dumps({"family": name, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                          "peak_rss_gb": rss, "values": scalars}), flush=True)  # fmt: skip
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     vol = random_volume((planes, size, size))
-    emit("(volume generation)", time.perf_counter() - t0, {})
+    emit("(volume generation)", time.perf_counter() - t0, time.process_time() - c0, {})
+    workflow_options = {"diffusion": {"options": workflow_diffusion_options()}}
     for name, (function, _) in FAMILIES.items():
-        t0 = time.perf_counter()
-        out = function(vol, 0.5)
-        emit(name, time.perf_counter() - t0, out)
-    t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = function(vol, 0.5, **workflow_options.get(name, {}))
+        emit(name, time.perf_counter() - t0, time.process_time() - c0, out)
+    t0, c0 = time.perf_counter(), time.process_time()
     out = orientation_record(vol, voxel_size_um=0.5)
-    emit("orientation", time.perf_counter() - t0, out)
+    emit("orientation", time.perf_counter() - t0, time.process_time() - c0, out)
 
 
 def timing(size: int, planes: int) -> dict:
@@ -102,6 +126,7 @@ def timing(size: int, planes: int) -> dict:
                   " AM 0.5, void 0.25, SE 0.25, voxel 0.5 µm",
         "families": rows,
         "metrics_seconds_total": sum(r["seconds"] for r in families),
+        "metrics_cpu_seconds_total": sum(r["cpu_seconds"] for r in families),
         "child_wall_seconds": wall,
         "child_peak_rss_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,
         "target_seconds": 120.0,
@@ -131,6 +156,26 @@ def orientation_sampling(size: int = 512, planes: int = 100, seed: int = 3) -> d
 # --- 2. tortuosity factor vs porespy / taufactor -------------------------------------------
 
 
+def lattice_of_spheres() -> np.ndarray | None:
+    """porespy's 2-D lattice of spheres (its test case) as 3 planes, transport axis first."""
+    try:
+        import porespy
+    except ImportError:
+        return None
+    im = porespy.generators.lattice_spheres(shape=[200, 200], r=8, spacing=26)
+    return np.moveaxis(np.repeat(im[:, :, None], 3, axis=2), 1, 0)
+
+
+def electrode(size: int | None = None) -> np.ndarray | None:
+    """Pore phase of the taufactor electrode (True = pore), optionally its corner crop."""
+    if not ELECTRODE.exists():
+        return None
+    import tifffile
+
+    pore = tifffile.imread(ELECTRODE) == 0
+    return pore if size is None else pore[:size, :size, :size]
+
+
 def peer_volumes() -> dict[str, np.ndarray]:
     """Binary volumes (True = conducting phase), transport along axis 0."""
     channels = np.zeros((64, 64, 64), dtype=bool)
@@ -140,16 +185,23 @@ def peer_volumes() -> dict[str, np.ndarray]:
     rand = random_volume((96, 96, 96), seed=1)
     vols["random 3-phase, SE (ε 0.25) 96³"] = rand == SE
     vols["random 3-phase, SE + void (ε 0.5) 96³"] = rand != AM
+    lattice = lattice_of_spheres()
+    if lattice is not None:
+        vols["porespy lattice of spheres 200² x 3"] = lattice
     if ELECTRODE.exists():
         import tifffile
 
-        electrode = tifffile.imread(ELECTRODE)
-        vols["taufactor electrode, pore 128³"] = electrode[:128, :128, :128] == 0
-        vols["taufactor electrode, pore + CBD 128³"] = electrode[:128, :128, :128] != 85
+        raw = tifffile.imread(ELECTRODE)[:128, :128, :128]
+        vols["taufactor electrode, pore 128³"] = raw == 0
+        vols["taufactor electrode, pore + CBD 128³"] = raw != 85
     return vols
 
 
-def peers() -> dict:
+def _labels(phase: np.ndarray) -> np.ndarray:
+    return np.where(phase, SE, AM).astype(np.uint8)
+
+
+def peers(porespy_256: bool = False) -> dict:
     try:
         import porespy
     except ImportError as err:
@@ -161,23 +213,25 @@ def peers() -> dict:
         taufactor, tf_reason = None, f"taufactor not importable ({err}); it pulls PyTorch"
     rows = []
     for name, phase in peer_volumes().items():
-        labels = np.where(phase, SE, AM).astype(np.uint8)
-        t0 = time.perf_counter()
-        ours = tortuosity_factor(labels)
-        t_ours = time.perf_counter() - t0
+        labels = _labels(phase)
+        ours = {}
+        for convention, (boundary, porosity) in CONVENTIONS.items():
+            t0 = time.perf_counter()
+            ours[convention] = tortuosity_factor(labels, boundary=boundary, porosity=porosity)
+            ours[convention]["seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ps = porespy.simulations.tortuosity_fd(phase, axis=0)
         t_ps = time.perf_counter() - t0
         row = {
             "volume": name,
             "epsilon": float(phase.mean()),
-            "tau_tomopress": ours["tau_factor"],
+            "tau_tomopress_default": ours["tomopress"]["tau_factor"],
+            "tau_tomopress_porespy_convention": ours["porespy"]["tau_factor"],
             "tau_porespy": float(ps.tortuosity),
-            "tau_ratio": ours["tau_factor"] / float(ps.tortuosity),
-            "formation_factor_tomopress": ours["macmullin"],
-            "formation_factor_porespy": float(ps.formation_factor),
-            "formation_factor_ratio": ours["macmullin"] / float(ps.formation_factor),
-            "seconds_tomopress": t_ours,
+            "tau_ratio": ours["porespy"]["tau_factor"] / float(ps.tortuosity),
+            "formation_factor_ratio": ours["porespy"]["macmullin"] / float(ps.formation_factor),
+            "tau_tomopress_taufactor_convention": ours["taufactor"]["tau_factor"],
+            "seconds_tomopress": ours["porespy"]["seconds"],
             "seconds_porespy": t_ps,
         }
         if taufactor is not None:
@@ -185,16 +239,109 @@ def peers() -> dict:
             t0 = time.perf_counter()
             solver.solve(verbose=False)
             row["tau_taufactor"] = float(solver.tau)
+            row["tau_ratio_taufactor"] = ours["taufactor"]["tau_factor"] / float(solver.tau)
             row["seconds_taufactor"] = time.perf_counter() - t0
         rows.append(row)
     return {
         "porespy_version": porespy.__version__,
         "taufactor": "used" if taufactor is not None else f"skipped: {tf_reason}",
         "rows": rows,
+        "whole_volumes": whole_volume_peers(porespy, porespy_256),
     }
 
 
-# --- 3. validation phantoms ----------------------------------------------------------------
+def whole_volume_peers(porespy, porespy_256: bool) -> list[dict]:
+    """Whole peer volumes through ``summary_metrics`` (as ``tomopress metrics``, default
+    budget), in each convention, against porespy and taufactor's documented value."""
+    rows = []
+    cases = []
+    lattice = lattice_of_spheres()
+    if lattice is not None:
+        ps = porespy.simulations.tortuosity_fd(np.moveaxis(lattice, 0, 1)[:, :, 0], axis=1)
+        cases.append(("porespy lattice of spheres 200² x 3", lattice,
+                      {"porespy": float(ps.tortuosity),
+                       "porespy_own_test_value": POROSPY_LATTICE_TAU}))  # fmt: skip
+    pore = electrode()
+    if pore is not None:
+        refs = {"taufactor_documented": TAUFACTOR_ELECTRODE_PORE_TAU}
+        if porespy_256:
+            t0 = time.perf_counter()
+            ps = porespy.simulations.tortuosity_fd(pore, axis=0)
+            refs["porespy"] = float(ps.tortuosity)
+            refs["seconds_porespy"] = time.perf_counter() - t0
+        cases.append(("taufactor electrode, pore 256³", pore, refs))
+    for name, phase, refs in cases:
+        labels = _labels(phase)
+        row: dict = {"volume": name, "shape_zyx": list(labels.shape), **refs}
+        for convention in CONVENTIONS:
+            t0 = time.perf_counter()
+            rec = summary_metrics(labels, voxel_size_um=1.0, only=["diffusion"],
+                                  diffusion={"convention": convention})  # fmt: skip
+            row[f"tau_{convention}"] = rec["tau_factor"]
+            row[f"method_{convention}"] = rec["diffusion_method"]
+            row[f"seconds_{convention}"] = time.perf_counter() - t0
+        if "porespy" in refs:
+            row["ratio_porespy"] = row["tau_porespy"] / refs["porespy"]
+        if "taufactor_documented" in refs:
+            row["ratio_taufactor"] = row["tau_taufactor"] / refs["taufactor_documented"]
+        rows.append(row)
+    return rows
+
+
+# --- 3. tiling bias ------------------------------------------------------------------------
+
+
+def _tiles_record(labels: np.ndarray, **options) -> dict:
+    rec = summary_metrics(labels, voxel_size_um=1.0, only=["diffusion"], diffusion=options)
+    keys = ("tau_factor", "tau_factor_se", "tau_factor_tile_std", "tau_factor_wall_factor",
+            "d_eff_rel", "n_diffusion_tiles", "diffusion_sampled_fraction",
+            "diffusion_method")  # fmt: skip
+    return {k: rec[k] for k in keys}
+
+
+def tiling_bias(size: int = 256, planes: int = 100) -> list[dict]:
+    """Whole crop vs tiles on volumes that can be solved whole (module docstring, 3)."""
+    n, nz = min(256, size), min(100, planes)
+    rand = random_volume((nz, n, n), seed=0)
+    cases = [(f"random 3-phase, SE (ε 0.25) {nz} x {n}²", _labels(rand == SE)),
+             (f"random 3-phase, SE + void (ε 0.5) {nz} x {n}²", _labels(rand != AM))]
+    pore = electrode() if size >= 256 else None
+    if pore is not None:
+        cases.append(("taufactor electrode, pore 256³", _labels(pore)))
+    rows = []
+    for name, labels in cases:
+        t0 = time.perf_counter()
+        whole = tortuosity_factor(labels)
+        row: dict = {"volume": name, "tau_whole": whole["tau_factor"],
+                     "d_eff_whole": whole["d_eff_rel"], "seconds_whole": time.perf_counter() - t0}
+        n_se = int((labels == SE).sum())
+        if pore is None or labels.shape[0] < 256:
+            row["tau_whole_periodic"] = tortuosity_factor(labels, lateral="periodic")["tau_factor"]
+        row["tiles"] = []
+        for side in (labels.shape[1] // 4, labels.shape[1] // 2):
+            variants = [("walls", False), ("periodic", False), ("periodic", True)]
+            if pore is not None and labels.shape[0] == 256 and side == 64:
+                variants = variants[1:]  # the 256³ electrode: spare the slowest
+            for lateral, corrected in variants:
+                t0 = time.perf_counter()
+                rec = _tiles_record(labels, max_unknowns=n_se - 1, tile_xy=side,
+                                    min_tiles=10**6, lateral=lateral, wall_correction=corrected)
+                rec.update(tile_xy=side, cells="all", seconds=time.perf_counter() - t0,
+                           tau_bias=rec["tau_factor"] / row["tau_whole"] - 1)
+                row["tiles"].append(rec)
+        side = labels.shape[1] // 4
+        t0 = time.perf_counter()
+        rec = _tiles_record(labels, max_unknowns=n_se // 4, tile_xy=side, min_tiles=2)
+        rec.update(tile_xy=side, cells="budget: a quarter of the SE voxels",
+                   seconds=time.perf_counter() - t0,
+                   tau_bias=rec["tau_factor"] / row["tau_whole"] - 1,
+                   tau_bias_in_se=(rec["tau_factor"] - row["tau_whole"]) / rec["tau_factor_se"])
+        row["tiles"].append(rec)
+        rows.append(row)
+    return rows
+
+
+# --- 4. validation phantoms ----------------------------------------------------------------
 
 
 def validation() -> list[dict]:
@@ -252,6 +399,10 @@ def validation() -> list[dict]:
     truth = 12 / np.sum(ell / d_layer[layer])
     d = effective_diffusivity(field)["d_eff"]
     add("layers in series, D_eff", d, truth, d / truth - 1, 0.005, "relative")
+    truth = 13 / np.sum(1 / d_layer[layer])  # planes on the outer faces: every layer counts h
+    d = effective_diffusivity(field, boundary="faces")["d_eff"]
+    add("layers in series, D_eff (taufactor's outer-face planes)", d, truth, d / truth - 1,
+        0.005, "relative")
     # dilute cubic array of insulating spheres (f = 0.1): Maxwell
     res = tortuosity_factor(sphere_array_phantom(period_vox=24, volume_fraction=0.1))
     maxwell = (3 - res["epsilon_se"]) / 2
@@ -309,6 +460,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--planes", type=int, default=100)
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--porespy-256", action="store_true",
+                    help="also run porespy on the whole 256³ electrode (7.5 GB, minutes; run it "
+                    "with --skip-timing: the timed child inherits the parent's peak RSS)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "metrics.json"))
     args = ap.parse_args(argv)
@@ -326,28 +480,46 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{v['phantom']:55s} {v['error']:12.2e} {v['tolerance']:10.3g} {v['unit']:9s} "
               f"{v['pass']}")  # fmt: skip
     if not args.skip_peers:
-        result["peers"] = peers()
+        result["peers"] = peers(args.porespy_256)
         if "rows" in result["peers"]:
-            print(f"\n{'volume':40s} {'eps':>5s} {'tau ours':>9s} {'tau porespy':>11s} "
-                  f"{'ratio':>7s} {'F ratio':>8s} {'s ours':>7s} {'s porespy':>9s}")
+            print(f"\n{'volume':40s} {'eps':>5s} {'ours (ps conv.)':>15s} {'porespy':>8s} "
+                  f"{'ratio':>7s} {'ours default':>12s} {'ours (tf conv.)':>15s} {'s ours':>7s} "
+                  f"{'s porespy':>9s}")
             for r in result["peers"]["rows"]:
-                print(f"{r['volume']:40s} {r['epsilon']:5.3f} {r['tau_tomopress']:9.4f} "
-                      f"{r['tau_porespy']:11.4f} {r['tau_ratio']:7.4f} "
-                      f"{r['formation_factor_ratio']:8.4f} {r['seconds_tomopress']:7.1f} "
-                      f"{r['seconds_porespy']:9.1f}")
+                print(f"{r['volume']:40s} {r['epsilon']:5.3f} "
+                      f"{r['tau_tomopress_porespy_convention']:15.4f} {r['tau_porespy']:8.4f} "
+                      f"{r['tau_ratio']:7.4f} {r['tau_tomopress_default']:12.4f} "
+                      f"{r['tau_tomopress_taufactor_convention']:15.4f} "
+                      f"{r['seconds_tomopress']:7.1f} {r['seconds_porespy']:9.1f}")
             print(f"taufactor: {result['peers']['taufactor']}")
+            print("\nwhole volumes through summary_metrics (tomopress metrics):")
+            for r in result["peers"]["whole_volumes"]:
+                print(json.dumps(r, default=float))
         else:
             print(result["peers"]["skipped"])
+    result["tiling_bias"] = tiling_bias(args.size, args.planes)
+    print("\ntiling bias (τ_f of tiles vs the whole crop):")
+    for r in result["tiling_bias"]:
+        print(f"{r['volume']}: whole {r['tau_whole']:.4f}"
+              + (f", whole with periodic sides {r['tau_whole_periodic']:.4f}"
+                 if "tau_whole_periodic" in r else ""))
+        for t in r["tiles"]:
+            print(f"   {t['diffusion_method']:15s} wall factor {t['tau_factor_wall_factor']:.4f} "
+                  f"side {t['tile_xy']:4d} {t['cells']:36s} n {t['n_diffusion_tiles']:3d} "
+                  f"τ {t['tau_factor']:.4f} ± {t['tau_factor_se'] or 0:.4f} "
+                  f"({t['tau_bias']:+.2%}) {t['seconds']:.0f} s")
     if not args.skip_timing:
         result["orientation_sampling"] = orientation_sampling(min(512, args.size), args.planes)
         result["timing"] = timing(args.size, args.planes)
         result["validation"] += isotropic_checks(result["timing"])
-        print(f"\n{'family':22s} {'seconds':>8s} {'peak RSS GB':>11s}")
+        print(f"\n{'family':22s} {'seconds':>8s} {'CPU s':>8s} {'peak RSS GB':>11s}")
         for r in result["timing"]["families"]:
-            print(f"{r['family']:22s} {r['seconds']:8.1f} {r['peak_rss_gb']:11.2f}")
+            print(f"{r['family']:22s} {r['seconds']:8.1f} {r['cpu_seconds']:8.1f} "
+                  f"{r['peak_rss_gb']:11.2f}")
         t = result["timing"]
         print(f"{'total (families)':22s} {t['metrics_seconds_total']:8.1f} "
-              f"{t['child_peak_rss_gb']:11.2f}  (targets 120 s, 4 GB)")
+              f"{t['metrics_cpu_seconds_total']:8.1f} {t['child_peak_rss_gb']:11.2f}  "
+              "(targets 120 s, 4 GB)")
         print(f"orientation sampling vs full mesh: max |Δ| = "
               f"{result['orientation_sampling']['max_abs_difference']:.4f}")
         for v in result["validation"][-4:]:

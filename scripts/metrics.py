@@ -13,4 +13,5 @@ layer_metrics_file(
     pressure_mpa=snakemake.params.pressure_mpa,
     orientation=snakemake.params.orientation,
     tortuosity=snakemake.params.tortuosity,
+    diffusion=snakemake.params.diffusion,
 )

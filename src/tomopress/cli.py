@@ -133,11 +133,17 @@ def _cmd_metrics(args: argparse.Namespace) -> dict[str, Any]:
     volume = read_label_volume(args.path, dataset=args.dataset)
     labels = transport_axis_first(map_labels(volume, mapping, source=args.path), args.axis)
     only = [name.strip() for name in args.only.split(",")] if args.only else None
+    diffusion = {"convention": args.tau_convention}
+    if args.diffusion_max_unknowns is not None:
+        diffusion["max_unknowns"] = args.diffusion_max_unknowns
+    if args.diffusion_max_memory_gb is not None:
+        diffusion["max_memory_gb"] = args.diffusion_max_memory_gb
     record = summary_metrics(
         labels,
         voxel_size_um=args.voxel_size,
         only=only,
         present_phases=[PHASES[name] for name in mapping if name in PHASES],
+        diffusion=diffusion,
     )
     return {"path": str(args.path), "transport_axis": args.axis, **record}
 
@@ -229,6 +235,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", metavar="NAMES", help="comma-separated metric families: fractions, "
                    "contact, anisotropy, connectivity, tortuosity, diffusion, particles, thickness")
     p.add_argument("--dataset", help="HDF5 dataset path (default: the file's only 3-D dataset)")
+    p.add_argument("--tau-convention", default="tomopress",
+                   choices=["tomopress", "porespy", "taufactor"],
+                   help="tortuosity factor convention: tomopress (default; Dirichlet planes on "
+                   "the first and last voxel layers, ε = all SE), porespy (same planes, ε = the "
+                   "through-connected SE), taufactor (planes half a voxel outside, ε = all SE)")
+    p.add_argument("--diffusion-max-unknowns", type=int, metavar="N",
+                   help="solve the tortuosity factor on the whole volume when its SE voxels are "
+                   "at most N (default 10^7, about 2 min), else on sampled tiles holding N")
+    p.add_argument("--diffusion-max-memory-gb", type=float, metavar="GB",
+                   help="memory budget of one diffusion solve (default 6; ~0.45 GB per 10^6 "
+                   "unknowns)")
     p.set_defaults(func=_cmd_metrics)
 
     p = sub.add_parser("eis", help="fit an equivalent circuit to an impedance spectrum (CSV/TSV "

@@ -93,3 +93,32 @@ def test_metrics_rejects_an_unmapped_label(shared_data, capsys):
     path = shared_data / "taufactor_electrode" / "electrode.tiff"
     assert main(["metrics", str(path), "--labels", "void=0,am=85"]) == 2
     assert "[170] not mapped" in capsys.readouterr().err
+
+
+def test_metrics_diffusion_convention_and_budget(tmp_path, capsys):
+    """Straight SE channels (1/4 of the columns) and dead-end stubs from the inlet (1/4 of the
+    columns, half the height): D_eff = 1/4 in every convention; τ_f = 1 over the through SE
+    (porespy) or 1.5 over all SE (tomopress, taufactor). A budget below the SE voxels samples
+    tiles; a bad budget exits 2 naming it."""
+    import numpy as np
+    import tifffile
+
+    vol = np.full((12, 32, 32), 2, dtype=np.uint8)  # AM
+    vol[:, ::2, ::2] = 1  # through channels
+    vol[:6, 1::2, 1::2] = 1  # dead ends
+    path = tmp_path / "channels.tif"
+    tifffile.imwrite(path, vol)
+    args = ["metrics", str(path), "--labels", "se=1,am=2", "--only", "diffusion"]
+    for convention, boundary, tau in (("tomopress", "layers", 1.5), ("porespy", "layers", 1.0),
+                                      ("taufactor", "faces", 1.5)):  # fmt: skip
+        assert main([*args, "--tau-convention", convention]) == 0
+        record = json.loads(capsys.readouterr().out)
+        assert record["diffusion_method"] == "whole" and record["tau_factor_boundary"] == boundary
+        assert record["d_eff_rel"] == pytest.approx(0.25, rel=1e-9)
+        assert record["tau_factor"] == pytest.approx(tau, rel=1e-9)
+    assert main([*args, "--diffusion-max-unknowns", "1000"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["diffusion_method"] == "tiles_periodic" and record["n_diffusion_tiles"] >= 4
+    assert record["tau_factor"] == pytest.approx(1.5, rel=1e-9)
+    assert main([*args, "--diffusion-max-unknowns", "0"]) == 2
+    assert "max_unknowns" in capsys.readouterr().err

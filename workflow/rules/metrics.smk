@@ -21,5 +21,12 @@ rule metrics:
         pressure_mpa=sheet_value("pressure_mpa"),
         orientation=config["metrics"]["orientation"],
         tortuosity=config["metrics"]["tortuosity"],
+        # the whole-crop solve may use at most half of the job's memory request
+        diffusion=lambda wildcards, resources: {
+            **config["metrics"]["diffusion"],
+            "max_memory_gb": min(
+                config["metrics"]["diffusion"]["max_memory_gb"], resources.mem_mb / 2000
+            ),
+        },
     script:
         "../../scripts/metrics.py"

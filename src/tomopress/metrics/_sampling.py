@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["TileWindow", "spread_tiles"]
+__all__ = ["TileWindow", "grid_tiles", "spread_tiles"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,71 @@ def spread_tiles(
             )
         )  # fmt: skip
     return tiles
+
+
+def grid_tiles(
+    shape_yx: tuple[int, int], *, tile_xy: int, n_tiles: int, halo_vox: int = 0
+) -> tuple[list[TileWindow], int]:
+    """`n_tiles` cells of a grid that partitions the crop, picked evenly over the cross-section.
+
+    The crop is cut into ``ky x kx`` near-equal cells (``ky = max(1, Y // tile_xy)``, sides
+    between `tile_xy` and ``2 tile_xy - 1``), so the cells tile the whole cross-section and the
+    mean over all cells is the crop's. The cells are ordered along a serpentine (boustrophedon)
+    path, which keeps consecutive cells adjacent, and ``n`` of the ``N`` cells are taken at the
+    centres of ``n`` equal runs of that path (systematic sampling): the picks span every row
+    and column band of the crop, edges included, instead of clustering in its centre. With
+    ``n_tiles >= N`` every cell is taken.
+
+    Parameters
+    ----------
+    shape_yx : (Y, X)
+        Lateral size of the crop in voxels.
+    tile_xy : int
+        Smallest cell side in voxels, >= 1.
+    n_tiles : int
+        Number of cells wanted, >= 1.
+    halo_vox : int
+        Extra voxels read on each lateral side of a cell (clipped to the crop), >= 0.
+
+    Returns
+    -------
+    tiles : list of TileWindow
+        The picked cells (owned = the cell), in path order.
+    n_cells : int
+        N, the number of cells of the grid.
+
+    Examples
+    --------
+    >>> tiles, n = grid_tiles((400, 400), tile_xy=100, n_tiles=4)
+    >>> n, [(t.y0, t.x0) for t in tiles]
+    (16, [(0, 200), (100, 100), (200, 200), (300, 100)])
+    >>> grid_tiles((150, 90), tile_xy=100, n_tiles=3)[0][0].owned
+    (slice(0, 150, None), slice(0, 90, None))
+    """
+    ny, nx = (int(n) for n in shape_yx)
+    if not (tile_xy >= 1 and n_tiles >= 1 and halo_vox >= 0):
+        raise ValueError(f"need tile_xy >= 1, n_tiles >= 1, halo_vox >= 0; got {tile_xy}, "
+                         f"{n_tiles}, {halo_vox}")  # fmt: skip
+    ky, kx = max(1, ny // tile_xy), max(1, nx // tile_xy)
+    ey = [round(i * ny / ky) for i in range(ky + 1)]
+    ex = [round(j * nx / kx) for j in range(kx + 1)]
+    path = [(i, j if i % 2 == 0 else kx - 1 - j) for i in range(ky) for j in range(kx)]
+    n_cells = len(path)
+    n = min(n_tiles, n_cells)
+    picks = [path[int((m + 0.5) * n_cells / n)] for m in range(n)]
+    tiles = []
+    for i, j in picks:
+        y0, y1, x0, x1 = ey[i], ey[i + 1], ex[j], ex[j + 1]
+        ylo, xlo = max(0, y0 - halo_vox), max(0, x0 - halo_vox)
+        yhi, xhi = min(ny, y1 + halo_vox), min(nx, x1 + halo_vox)
+        tiles.append(
+            TileWindow(
+                y0, x0,
+                (slice(ylo, yhi), slice(xlo, xhi)),
+                (slice(y0 - ylo, y1 - ylo), slice(x0 - xlo, x1 - xlo)),
+            )
+        )  # fmt: skip
+    return tiles, n_cells
 
 
 def _linspace(a: float, b: float, n: int) -> list[float]:

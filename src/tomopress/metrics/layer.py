@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -32,13 +33,15 @@ def layer_metrics(
     voxel_size_um: float,
     details: dict[str, Any] | None = None,
     tortuosity: bool = True,
+    diffusion: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scalar metrics of one layer's label volume, with units in the key names.
 
     Every family of :data:`tomopress.metrics.summary.FAMILIES`; families whose phase is
     absent come out as None with a ``<family>_null_reason``. Per-item arrays (tortuosity per
     outlet path, particles) go to `details` when given. ``tortuosity=False`` skips the two
-    costly transport families (geometric tortuosity and diffusion).
+    costly transport families (geometric tortuosity and diffusion). `diffusion` holds the
+    keywords of :class:`tomopress.metrics.summary.DiffusionOptions` (budget, convention).
 
     Examples
     --------
@@ -52,6 +55,7 @@ def layer_metrics(
         voxel_size_um=voxel_size_um,
         details=details,
         only=[name for name in FAMILIES if name not in skipped],
+        diffusion=diffusion,
     )
     record.pop("shape_zyx")
     nz, ny, nx = labels.shape
@@ -131,6 +135,7 @@ def layer_metrics_file(
     calibration_path: str | None = None,
     orientation: bool = True,
     tortuosity: bool = True,
+    diffusion: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one segmented layer file, with the scan's identifiers, written as JSON.
 
@@ -142,6 +147,9 @@ def layer_metrics_file(
     sub-voxel AM occupancy), the fractions and the porosity are the partial-volume estimates
     (:func:`grey_level_record`); the label counts stay under ``<key>_labels``. Every headline
     fraction and contact value gets a ``<key>_uncertainty`` (standard uncertainty).
+
+    `diffusion`: keywords of :class:`tomopress.metrics.summary.DiffusionOptions` (the config's
+    ``metrics.diffusion``).
     """
     from tomopress.io.atomic import write_json_atomic
     from tomopress.io.h5store import read_array_h5
@@ -163,6 +171,7 @@ def layer_metrics_file(
             voxel_size_um=float(attrs["voxel_size_um"]),
             details=details,
             tortuosity=tortuosity,
+            diffusion=diffusion,
         ),
     }
     record.update(details)

@@ -9,7 +9,9 @@ Cost. On a 1024 x 1024 x 100 crop every family together takes about 70 s on 2 co
 connectivity) see the whole crop; the costly ones see full-height lateral tiles spread evenly
 over it (:func:`tomopress.metrics._sampling.spread_tiles`), and report the share they saw in
 ``<family>_sampled_fraction``: geometric tortuosity (a centred 256² sub-crop plus at most 16
-paper-size 72² tiles), diffusion (3 tiles of 128², tile mean and ``tau_factor_tile_std``),
+paper-size 72² tiles), diffusion (the whole crop when it fits the budget of
+:class:`DiffusionOptions`, else periodic cells of a 128² grid spread over the crop, as many
+as the budget holds, scaled to the crop's walls; estimate, standard error and tile spread),
 particles (4 tiles of 192² with a 24-voxel halo; a particle belongs to the tile holding its
 centroid, so sampled particles are segmented as in the whole crop) and local thickness
 (8 tiles of 128² with a 16-voxel halo, exact for inscribed radii up to 8 voxels). A crop no
@@ -21,7 +23,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,18 +34,23 @@ from tomopress.metrics._checks import checked_labels, checked_voxel_size_um
 from tomopress.metrics.anisotropy import directional_contact_fractions
 from tomopress.metrics.connectivity import se_connectivity
 from tomopress.metrics.contact import contact_metrics
-from tomopress.metrics.diffusion import tortuosity_factor
+from tomopress.metrics.diffusion import (
+    CONVENTIONS,
+    LATERALS,
+    solve_memory_bytes,
+    tortuosity_factor,
+)
 from tomopress.metrics.fractions import phase_counts, volume_fractions
-from tomopress.metrics._sampling import TileWindow, spread_tiles
+from tomopress.metrics._sampling import TileWindow, grid_tiles, spread_tiles
 from tomopress.metrics.particles import am_particle_sizes, local_thickness, particle_size_summary
 from tomopress.metrics.tortuosity import geometric_tortuosity, tiled_geometric_tortuosity
-from tomopress.types import AM, SE, VOID, LabelVolume
+from tomopress.types import AM, OUTSIDE, SE, VOID, LabelVolume
 
-__all__ = ["FAMILIES", "DETAIL_KEYS", "summary_metrics"]
+__all__ = ["FAMILIES", "DETAIL_KEYS", "DiffusionOptions", "summary_metrics"]
 
 log = logging.getLogger(__name__)
 
-Family = Callable[[LabelVolume, float], dict[str, Any]]
+Family = Callable[..., dict[str, Any]]  # (labels, voxel_size_um, **family options)
 
 
 def _fractions(labels: LabelVolume, voxel_size_um: float) -> dict[str, Any]:
@@ -67,11 +75,6 @@ TORTUOSITY_MAX_TILES = 16
 #: sub-crop of this side (a whole 1024² crop needs ~30 GB and ~1 h, see
 #: tomopress.metrics.tortuosity)
 WHOLE_CROP_MAX_XY = 256
-#: diffusion: tiles of this x-y side (full height) spread over the crop; D_eff of tiles side by
-#: side with no-flux walls is the mean of theirs, so the crop estimate is their mean
-#: (about 7 s per 128² x 100 tile with AMG, 25 s with Jacobi-CG)
-DIFFUSION_TILE_XY = 128
-DIFFUSION_N_TILES = 3
 #: particles: tiles with a halo wider than a particle, each particle owned by the tile holding
 #: its centroid, so a sampled particle is segmented as in the whole crop (the watershed of a
 #: whole 1024² x 100 crop takes ~2 min and 5 GB)
@@ -129,29 +132,220 @@ def _tortuosity(labels: LabelVolume, voxel_size_um: float) -> dict[str, Any]:
     }
 
 
-def _diffusion(labels: LabelVolume, voxel_size_um: float) -> dict[str, Any]:
-    tiles = spread_tiles(labels.shape[1:], tile_xy=DIFFUSION_TILE_XY, n_tiles=DIFFUSION_N_TILES)
-    runs = [tortuosity_factor(labels[(slice(None), *t.read)]) for t in tiles]
-    # tiles conduct in parallel (no-flux walls): the crop's D_eff and ε are the tile means
-    d_rel = float(np.mean([r["d_eff_rel"] for r in runs]))
-    eps = np.array([r["epsilon_se"] for r in runs])
-    percolating = np.array([r["se_percolating_fraction"] for r in runs])
-    taus = np.array([r["tau_factor"] for r in runs], dtype=np.float64)
-    side = tiles[0].owned[0].stop - tiles[0].owned[0].start
+@dataclass(frozen=True)
+class DiffusionOptions:
+    """Budget, sampling and convention of the diffusion family (tortuosity factor).
+
+    Attributes
+    ----------
+    convention : str
+        Key of :data:`tomopress.metrics.diffusion.CONVENTIONS`: ``"tomopress"`` (Dirichlet on
+        the first and last voxel layers, ε = all SE), ``"porespy"`` (same planes, ε = the
+        through cluster) or ``"taufactor"`` (planes half a voxel outside, ε = all SE).
+    max_unknowns : int
+        Time budget, in unknowns (about 11 µs of CPU and 450 bytes each, see
+        :mod:`tomopress.metrics.diffusion`). The crop is solved whole when its SE voxels (an
+        upper bound of the unknowns) are at most this many and the memory estimate fits
+        `max_memory_gb`; otherwise tiles are solved, as many as hold at most this many
+        unknowns together.
+    max_memory_gb : float
+        Memory budget of one solve (whole crop, or one tile), from
+        :func:`tomopress.metrics.diffusion.solve_memory_bytes`.
+    tile_xy : int
+        Smallest side (voxels) of the grid cells the crop is cut into when it is sampled
+        (:func:`tomopress.metrics._sampling.grid_tiles`); halved while the grid has fewer than
+        2 x 2 cells or one cell would not fit `max_memory_gb`.
+    min_tiles : int
+        At least this many tiles (even beyond `max_unknowns`), so that the spread is estimated.
+    lateral : {"periodic", "walls"}
+        Side faces of a tile: periodic (default; a tile is one cell of a laterally infinite
+        medium and has no wall bias) or no-flux walls (the D_eff of tiles side by side with
+        walls, a lower bound of the crop's by Rayleigh monotonicity).
+    wall_correction : bool
+        With periodic tiles, also solve every fourth tile with no-flux walls and scale the
+        estimate to the crop's own no-flux sides, so that sampled and whole crops report the
+        same quantity (:func:`_crop_wall_factor`).
+    """
+
+    convention: str = "tomopress"
+    max_unknowns: int = 10_000_000
+    max_memory_gb: float = 6.0
+    tile_xy: int = 128
+    min_tiles: int = 4
+    lateral: str = "periodic"
+    wall_correction: bool = True
+
+    def __post_init__(self) -> None:
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"diffusion convention must be one of {sorted(CONVENTIONS)}, "
+                             f"got {self.convention!r}")  # fmt: skip
+        if not (isinstance(self.max_unknowns, (int, np.integer)) and self.max_unknowns >= 1):
+            raise ValueError(
+                f"diffusion max_unknowns must be an int >= 1, got {self.max_unknowns!r}"
+            )
+        if not (isinstance(self.max_memory_gb, (int, float)) and self.max_memory_gb > 0):
+            raise ValueError(f"diffusion max_memory_gb must be > 0, got {self.max_memory_gb!r}")
+        if not (isinstance(self.tile_xy, (int, np.integer)) and self.tile_xy >= 8):
+            raise ValueError(f"diffusion tile_xy must be an int >= 8, got {self.tile_xy!r}")
+        if not (isinstance(self.min_tiles, (int, np.integer)) and self.min_tiles >= 1):
+            raise ValueError(f"diffusion min_tiles must be an int >= 1, got {self.min_tiles!r}")
+        if self.lateral not in LATERALS:
+            raise ValueError(f"diffusion lateral must be one of {LATERALS}, got {self.lateral!r}")
+
+
+def _ratio_estimate(
+    d: np.ndarray, e: np.ndarray, area: np.ndarray, n_cells: int
+) -> tuple[float, float, float, float]:
+    """Crop D_eff and ε (area-weighted tile means), τ = ε/D and its standard error.
+
+    The standard error is that of a ratio estimator from the tile residuals ``ε_i - τ D_i``,
+    with the finite-population correction ``1 - n/N`` (N grid cells, n sampled); NaN for one
+    tile, 0 when every cell was solved.
+    """
+    w = area / area.sum()
+    d_hat, e_hat = float(w @ d), float(w @ e)
+    if d_hat <= 0:
+        return d_hat, e_hat, math.inf, math.nan
+    tau = e_hat / d_hat
+    n = d.size
+    if n < 2:
+        return d_hat, e_hat, tau, math.nan
+    resid = (area / area.mean()) * (e - tau * d)
+    var = (1.0 - n / n_cells) * float(resid @ resid) / (n * (n - 1)) / d_hat**2
+    return d_hat, e_hat, tau, math.sqrt(max(var, 0.0))
+
+
+def _crop_wall_factor(
+    d_periodic: np.ndarray, d_walls: np.ndarray, sides: np.ndarray, crop_yx: tuple[int, int]
+) -> float:
+    """Factor that takes a periodic-tile D_eff to the crop's, whose sides are no-flux walls.
+
+    A no-flux wall removes conductance in a layer along it: to first order
+    ``D_walls = D_∞ (1 - δ P / A)`` with P / A the perimeter over the area of the cross-section
+    (4 / s for a square of side s) and δ an effective dead-layer thickness of the structure.
+    The same tiles solved both ways give δ (a paired ratio, little noise); the crop's factor is
+    ``1 - δ P_crop / A_crop``. On volumes solved whole this takes periodic 128² tiles from
+    -3.0 % to -0.06 % of the whole 256³ electrode's τ_f (benchmarks/metrics.py).
+
+    Parameters
+    ----------
+    d_periodic, d_walls : ndarray
+        D_eff of the same tiles with periodic and with no-flux sides.
+    sides : ndarray, shape (n, 2)
+        (y, x) sides of those tiles in voxels.
+    crop_yx : (Y, X)
+        The crop's cross-section in voxels.
+
+    Examples
+    --------
+    >>> round(_crop_wall_factor(np.array([1.0]), np.array([0.95]), np.array([[100, 100]]),
+    ...                         (400, 400)), 4)  # δ = 1.25 voxels: 1 - 1.25 * 4 / 400
+    0.9875
+    """
+    if d_periodic.sum() <= 0:
+        return 1.0
+    ratio = min(1.0, float(d_walls.sum() / d_periodic.sum()))
+    tile_pa = float(np.mean(2.0 / sides[:, 0] + 2.0 / sides[:, 1]))
+    crop_pa = 2.0 / crop_yx[0] + 2.0 / crop_yx[1]
+    return max(ratio, 1.0 - (1.0 - ratio) * crop_pa / tile_pa)
+
+
+def _diffusion(
+    labels: LabelVolume, voxel_size_um: float, options: DiffusionOptions | None = None
+) -> dict[str, Any]:
+    opts = DiffusionOptions() if options is None else options
+    boundary, porosity = CONVENTIONS[opts.convention]
+    nz, ny, nx = labels.shape
+    n_se = int(np.count_nonzero(labels == SE))
+    budget_bytes = opts.max_memory_gb * 1e9
+    conv = {"tau_factor_boundary": boundary, "tau_factor_porosity": porosity}
+    if n_se <= opts.max_unknowns and solve_memory_bytes(labels.size, n_se) <= budget_bytes:
+        run = tortuosity_factor(labels, boundary=boundary, porosity=porosity)
+        return {
+            **{k: v for k, v in run.items() if k != "solve_s"},
+            **conv,
+            "tau_factor_se": 0.0,
+            "tau_factor_wall_factor": 1.0,
+            "tau_factor_tile_std": math.nan,
+            "diffusion_method": "whole",
+            "diffusion_xy_um": min(ny, nx) * voxel_size_um,
+            "n_diffusion_tiles": 1,
+            "diffusion_sampled_fraction": 1.0,
+        }
+    # sampled: cells of a grid over the cross-section, spread over it, as many as the unknown
+    # budget holds; the cell side is halved until the grid has at least 2 x 2 cells and one
+    # cell fits the memory budget
+    se_share = n_se / labels.size
+
+    def cell(side: int) -> tuple[float, int]:  # voxels of a cell (mean), cells of the grid
+        ky, kx = max(1, ny // side), max(1, nx // side)
+        return nz * (ny / ky) * (nx / kx), ky * kx
+
+    side = opts.tile_xy
+    while side > 8 and (
+        cell(side)[1] < 4
+        or solve_memory_bytes(int(cell(side)[0]), int(cell(side)[0] * se_share)) > budget_bytes
+    ):
+        side //= 2
+    n_wanted = max(opts.min_tiles, int(opts.max_unknowns // max(1.0, cell(side)[0] * se_share)))
+    tiles, n_cells = grid_tiles((ny, nx), tile_xy=side, n_tiles=n_wanted)
+    views = [labels[(slice(None), *t.read)] for t in tiles]
+    counted = np.array([np.count_nonzero(v != OUTSIDE) for v in views])
+    tiles = [t for t, c in zip(tiles, counted) if c]  # cells wholly outside the sample
+    views_counted = [v for v, c in zip(views, counted) if c]
+    runs = [
+        tortuosity_factor(v, boundary=boundary, porosity=porosity, lateral=opts.lateral)
+        for v in views_counted
+    ]
+    area = counted[counted > 0] / nz  # counted cross-section of each tile, voxel faces
+
+    def tile_values(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs], dtype=np.float64)
+
+    eps_key = "epsilon_se" if porosity == "phase" else "epsilon_se_percolating"
+    d_hat, e_hat, tau, tau_se = _ratio_estimate(
+        tile_values("d_eff_rel"), tile_values(eps_key), area, n_cells
+    )
+    wall_factor = 1.0
+    if opts.lateral == "periodic" and opts.wall_correction:
+        check = list(range(0, len(runs), 4))  # every fourth tile, spread like the sample
+        d_walls = np.array([
+            tortuosity_factor(views_counted[i], boundary=boundary, porosity=porosity)["d_eff_rel"]
+            for i in check
+        ])  # fmt: skip
+        sides = np.array([[views_counted[i].shape[1], views_counted[i].shape[2]] for i in check])
+        wall_factor = _crop_wall_factor(tile_values("d_eff_rel")[check], d_walls, sides, (ny, nx))
+        d_hat *= wall_factor
+        tau = e_hat / d_hat if d_hat > 0 else math.inf
+        tau_se /= wall_factor
+    w = area / area.sum()
+    eps_all = float(w @ tile_values("epsilon_se"))
+    eps_through = float(w @ tile_values("epsilon_se_percolating"))
+    tile_taus = tile_values("tau_factor")
+    owned = sum((t.owned[0].stop - t.owned[0].start) * (t.owned[1].stop - t.owned[1].start)
+                for t in tiles)  # fmt: skip
     return {
-        "d_eff_rel": d_rel,
-        "epsilon_se": float(eps.mean()),
-        "tau_factor": float(eps.mean()) / d_rel if d_rel > 0 else math.inf,
-        "sigma_eff_rel": d_rel,
-        "macmullin": 1.0 / d_rel if d_rel > 0 else math.inf,
-        "se_percolating_fraction": float(percolating @ eps / eps.sum()) if eps.sum() else 0.0,
-        "flux_imbalance": float(max(r["flux_imbalance"] for r in runs)),
-        "n_unknowns": int(sum(r["n_unknowns"] for r in runs)),
-        "n_iterations": int(max(r["n_iterations"] for r in runs)),
+        "d_eff_rel": d_hat,
+        "epsilon_se": eps_all,
+        "epsilon_se_percolating": eps_through,
+        "tau_factor": tau,
+        "sigma_eff_rel": d_hat,
+        "macmullin": 1.0 / d_hat if d_hat > 0 else math.inf,
+        "se_percolating_fraction": eps_through / eps_all if eps_all > 0 else 0.0,
+        "flux_imbalance": float(tile_values("flux_imbalance").max()),
+        "n_unknowns": int(tile_values("n_unknowns").sum()),
+        "n_iterations": int(tile_values("n_iterations").max()),
+        **conv,
+        "tau_factor_se": tau_se,
+        "tau_factor_wall_factor": wall_factor,
+        "tau_factor_tile_std": (
+            float(np.std(tile_taus, ddof=1))
+            if len(runs) > 1 and np.all(np.isfinite(tile_taus)) else math.nan
+        ),
+        "diffusion_method": f"tiles_{opts.lateral}",
         "diffusion_xy_um": side * voxel_size_um,
         "n_diffusion_tiles": len(tiles),
-        "tau_factor_tile_std": float(np.std(taus)) if np.all(np.isfinite(taus)) else math.nan,
-        "diffusion_sampled_fraction": _sampled_fraction(labels, tiles),
+        "diffusion_sampled_fraction": owned / (ny * nx),
     }
 
 
@@ -316,6 +510,7 @@ def summary_metrics(
     only: Iterable[str] | None = None,
     present_phases: Iterable[int] | None = None,
     details: dict[str, Any] | None = None,
+    diffusion: DiffusionOptions | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every requested metric family of `labels`, as one flat JSON-ready dict.
 
@@ -334,13 +529,19 @@ def summary_metrics(
     details : dict, optional
         Receives the per-item arrays (``tortuosity_paths``: τ per outlet path,
         ``particles``) as lists of row dicts; the returned record holds scalars only.
+    diffusion : DiffusionOptions or mapping, optional
+        Budget, sampling and convention of the tortuosity factor (a mapping is passed to
+        :class:`DiffusionOptions` as keywords); default ``DiffusionOptions()``.
 
     Raises
     ------
     ValueError
-        On unknown family names or a non-positive voxel size.
+        On unknown family names, a non-positive voxel size or bad diffusion options.
     """
     checked_voxel_size_um(voxel_size_um)
+    if diffusion is not None and not isinstance(diffusion, DiffusionOptions):
+        diffusion = DiffusionOptions(**diffusion)
+    extra: dict[str, dict[str, Any]] = {"diffusion": {"options": diffusion}}
     names = list(FAMILIES) if only is None else list(only)
     unknown = sorted(set(names) - set(FAMILIES))
     if unknown:
@@ -363,7 +564,7 @@ def summary_metrics(
             progress.step(f"{name}: null, {reason}")
             continue
         t0 = time.perf_counter()
-        for key, value in function(labels, voxel_size_um).items():
+        for key, value in function(labels, voxel_size_um, **extra.get(name, {})).items():
             if key in DETAIL_KEYS:
                 if details is not None:
                     details[key] = value

@@ -97,8 +97,10 @@ else
     echo "$ETC_CONF" >"$STATE/linked-conf"
 fi
 
-# -D keeps each daemon in the foreground of its own session, so $! is its pid.
-setsid slurmctld -D -f "$CONF" -i >"$STATE/slurmctld.out" 2>&1 < /dev/null &
+# -D keeps each daemon in the foreground of its own session, so $! is its pid; -c forgets the
+# jobs of an earlier cluster on this machine (a killed test run leaves them queued, and they
+# would hold the node until their time limit).
+setsid slurmctld -D -c -f "$CONF" -i >"$STATE/slurmctld.out" 2>&1 < /dev/null &
 echo $! >"$STATE/slurmctld.pid"
 setsid slurmd -D -f "$CONF" >"$STATE/slurmd.out" 2>&1 < /dev/null &
 echo $! >"$STATE/slurmd.pid"

@@ -29,7 +29,8 @@ EXIT_UNAVAILABLE = 3
 #: synthetic and analysis rules per scan (one sbatch each) halves that and still sends
 #: flatfield, center, reconstruct (one job per slab), aggregate and figures as jobs of their own.
 GROUPS = ("simulate=raw", "inspect=raw", "volume=analysis", "crop_layers=analysis",
-          "crop=analysis", "segment_thresholds=analysis", "segment=analysis", "metrics=analysis",
+          "crop=analysis", "segment_thresholds=analysis", "calibrate=analysis", "segment=analysis",
+          "metrics=analysis",
           "aggregate_scan=analysis")
 
 

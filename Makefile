@@ -27,7 +27,10 @@ demo-cell: setup  ## the realistic synthetic cell (rods, foil, tube, truncation,
 	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results_cell/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am", "contact_area_fraction"]].to_string(index=False))'
 
 test: setup  ## run the test suite (unit, accuracy and workflow tests)
-	$(BIN)/pytest -m "not slow"
+	# library, accuracy and doctests in two processes (a file's tests stay in one, so module
+	# fixtures run once); then the Snakemake runs, which take both cores themselves
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile --ignore=tests/workflow --durations=15
+	$(BIN)/pytest -m "not slow" tests/workflow --durations=10
 
 dry-run: setup  ## validate config, sheet and raw headers without running anything
 	$(SNAKEMAKE) -n

@@ -27,10 +27,9 @@ demo-cell: setup  ## the realistic synthetic cell (rods, foil, tube, truncation,
 	$(BIN)/python -c 'import pandas as pd; print(pd.read_parquet("results_cell/tables/metrics.parquet")[["scan_id", "pressure_mpa", "layer", "porosity", "volume_fraction_se", "volume_fraction_am", "contact_area_fraction"]].to_string(index=False))'
 
 test: setup  ## run the test suite (unit, accuracy and workflow tests)
-	# library, accuracy and doctests in two processes (a file's tests stay in one, so module
-	# fixtures run once); then the Snakemake runs, which take both cores themselves
-	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile --ignore=tests/workflow --durations=15
-	$(BIN)/pytest -m "not slow" tests/workflow --durations=10
+	# two processes, a file's tests in one (module fixtures run once): the cluster test's
+	# scheduler waits and the Snakemake runs' serial steps overlap with the library tests
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile --durations=20
 
 dry-run: setup  ## validate config, sheet and raw headers without running anything
 	$(SNAKEMAKE) -n

@@ -42,7 +42,6 @@ from tomopress.segment.crop import centred_roi
 from tomopress.segment.labelling import segment_volume
 from tomopress.segment.stage import levels_from_crops
 from tomopress.synthetic.beamtime import SyntheticParams, simulate_scan
-from tomopress.synthetic.truth import fractions_in_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEPENDENT = ROOT.parent / "shared" / "data" / "independent_phantoms" / "scan_b3f1179757.h5"

@@ -59,7 +59,9 @@ rule segment:
     input:
         crop=f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
         thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
-        calibration=f"{RESULTS}/{{scan}}/calibration.json",
+        # only blur-aware labels read the calibration; otherwise calibrate runs beside segment
+        calibration=(f"{RESULTS}/{{scan}}/calibration.json" if config["segment"]["blur_aware"]
+                     else []),
     output:
         labels=f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
         qc=report(

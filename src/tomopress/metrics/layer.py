@@ -155,6 +155,7 @@ def layer_metrics_file(
     from tomopress.io.h5store import read_array_h5
 
     labels, attrs = read_array_h5(labels_path, "labels")
+    voxel_size_um = float(attrs["voxel_size_um"])
     details: dict[str, Any] = {}
     record = {
         "scan_id": scan_id,
@@ -168,14 +169,13 @@ def layer_metrics_file(
         "segmentation_method": attrs["method"],
         **layer_metrics(
             labels,
-            voxel_size_um=float(attrs["voxel_size_um"]),
+            voxel_size_um=voxel_size_um,
             details=details,
             tortuosity=tortuosity,
             diffusion=diffusion,
         ),
     }
     record.update(details)
-    voxel_size_um = float(attrs["voxel_size_um"])
     record["profiles"] = phase_profiles_z(labels, voxel_size_um=voxel_size_um)
     if record.get("contact_area_fraction") is not None:
         record.update(contact_uncertainty(labels, voxel_size_um=voxel_size_um))
@@ -193,7 +193,7 @@ def layer_metrics_file(
         profiles.update(pv_profiles_z(grey, occupancy, labels,
                                       levels=calibration["levels_per_cm"]))
     if orientation:
-        oriented = orientation_record(labels, voxel_size_um=float(attrs["voxel_size_um"]))
+        oriented = orientation_record(labels, voxel_size_um=voxel_size_um)
         record.update({k: v for k, v in oriented.items() if k.startswith("fabric_A_z_")})
         record["orientation_sampled_fraction"] = oriented["sampled_voxel_fraction"]
         record["orientation"] = {k: v for k, v in oriented.items() if not k.startswith("fabric_")}

@@ -103,6 +103,23 @@ def test_levels_fall_back_to_the_scan_when_theory_disagrees():
     assert any("AM cores read -12.5 %" in w for w in out["warnings"])
 
 
+def test_an_insignificant_core_disagreement_keeps_the_theory():
+    # 5.2 % low but at 2.2 standard errors (323 noisy core voxels): weaker than the composition
+    weak = Level(80.0 * 0.948, 1.91, 323)
+    out = choose_levels(theory={"am": 80.0, "se": 20.8}, am_core=weak,
+                        se_dense=Level(20.8, 0.1, 1000), air=None)
+    assert out["reference"] == "theory"
+    assert out["levels_per_cm"] == {"void": 0.0, "se": 20.8, "am": 80.0}
+    assert out["uncertainty_per_cm"]["am"] == pytest.approx(0.052 * 80.0)
+    assert any("AM cores read -5.2 %" in w and "not significant: 323 core voxels" in w
+               for w in out["warnings"])
+    # the same disagreement at 12 standard errors is evidence: the scan's levels are used
+    strong = Level(80.0 * 0.948, 0.35, 5000)
+    out = choose_levels(theory={"am": 80.0, "se": 20.8}, am_core=strong,
+                        se_dense=Level(20.8, 0.1, 1000), air=None)
+    assert out["reference"] == "in_scan" and out["levels_per_cm"]["am"] == pytest.approx(75.84)
+
+
 def test_subresolution_separator_porosity_is_reported():
     out = choose_levels(theory={"am": 80.0, "se": 20.0}, am_core=Level(80.0, 0.1, 1000),
                         se_dense=Level(18.0, 0.1, 1000), air=None)

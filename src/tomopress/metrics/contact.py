@@ -4,8 +4,9 @@
 areas (see :mod:`tomopress.metrics.interfaces`), computed in one pass over the volume. The
 plane-orientation bias of Crofton largely cancels in the ratio: a capped sphere with c = 0.5
 at r = 10 to 14 voxels reads f_c = 0.500 on average over sub-voxel centres, ±0.010 (1σ) for
-one centre (truth 0.500). At 0.5 µm voxels gaps under about 1 µm read as
-contact, so f_c is an upper bound at the CT scale.
+one centre (truth 0.500). At 0.5 µm voxels gaps thinner than the blur read as contact and
+voids behind a sub-voxel SE film read as touching AM, so f_c is neither bound at the CT
+scale; the validation matrix gives the size of both (workflow/report/contact_fraction.rst).
 """
 
 from __future__ import annotations

@@ -193,7 +193,12 @@ def vo_center(
     gain = np.exp(-4 * np.pi**2 * (sigma_t**2 * (m / (2 * n_ang)) ** 2
                                    + smoothing_px**2 * (k / width) ** 2))
     weight = np.where(wedge, gain, 0.0).astype(np.float32)
+    # the wedge narrows to nothing at |m| = n_ang: detector frequencies past its last column
+    # add only zeros, so they are neither transformed along the angles nor summed (about
+    # half of the columns for a sample filling the field of view)
+    n_k = int(np.flatnonzero(weight.any(axis=0))[-1]) + 1 if weight.any() else 1
     alt = np.where(np.arange(2 * n_ang) % 2 == 0, 1.0, -1.0).astype(np.float32)[:, None]
+    weight_alt = weight[:, :n_k] * alt
     flip_m = (-np.arange(2 * n_ang)) % (2 * n_ang)
     cross = np.zeros(k.shape[1], dtype=np.complex128)
     energy = raw_energy = 0.0
@@ -203,9 +208,10 @@ def vo_center(
         padded = np.pad(row, ((0, 0), (left, width - n_cols - left)), mode="edge")
         # P: the half turn zero-padded to a full turn; the mirrored half turn's transform is
         # Q[m, k] = (-1)^m e^{2πik/W} conj(P[-m, k]) (real data), so one FFT serves both
-        spec = scipy.fft.fft(scipy.fft.rfft(padded, axis=1), n=2 * n_ang, axis=0)
-        cross += np.sum(weight * alt * np.conj(spec * spec[flip_m]), axis=0, dtype=np.complex128)
-        energy += 2.0 * float(np.sum(weight * np.abs(spec) ** 2, dtype=np.float64))
+        spec = scipy.fft.fft(scipy.fft.rfft(padded, axis=1)[:, :n_k], n=2 * n_ang, axis=0)
+        cross[:n_k] += np.sum(weight_alt * np.conj(spec * spec[flip_m]), axis=0,
+                              dtype=np.complex128)
+        energy += 2.0 * float(np.sum(weight[:, :n_k] * np.abs(spec) ** 2, dtype=np.float64))
     cross *= np.exp(2j * np.pi * k[0] / width)
     centres = _candidates(lo, hi)
     if not energy > 1e-12 * 2 * n_ang * width * raw_energy:  # Parseval scale of the data
@@ -216,8 +222,8 @@ def vo_center(
     def metric_at(candidates: np.ndarray) -> F64Array:
         # mirrored copy shifted by s = 2(c + left) - (W - 1) columns within the padded row
         shift = 2 * (candidates + left) - (width - 1)
-        phase = np.exp(-2j * np.pi * np.outer(shift, k[0]) / width)
-        return 1.0 + 2.0 * np.real(phase @ cross) / energy
+        phase = np.exp(-2j * np.pi * np.outer(shift, k[0, :n_k]) / width)
+        return 1.0 + 2.0 * np.real(phase @ cross[:n_k]) / energy  # the rest of cross is 0
 
     curve = np.concatenate([metric_at(c) for c in np.array_split(centres, 1 + centres.size // 512)])
     fine = np.clip(centres[int(np.argmin(curve))] + np.arange(-25, 26) * _FINE_STEP_PX, lo, hi)

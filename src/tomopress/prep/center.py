@@ -527,6 +527,7 @@ def center_file(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     qc_png: str | None = None,
     tilt_min_spread_px: float | None = None,
+    n_threads: int = 1,
 ) -> CenterEstimate:
     """Find the rotation centre of a raw scan (or take the sheet's) and write it as JSON.
 
@@ -547,7 +548,8 @@ def center_file(
     over ``rows`` exceeds `tilt_min_spread_px` and its slope is significant, each row gets its
     own centre in reconstruction.  ``tilt`` records the
     fit (``slope_px_per_row``, ``spread_px``, ``applied``, ``reason``, the band centres) and
-    ``center_px`` is then the fitted centre at the middle band.
+    ``center_px`` is then the fitted centre at the middle band.  The bands are measured
+    `n_threads` at a time (each on its own, so the record does not depend on it).
 
     Raises
     ------
@@ -593,10 +595,21 @@ def center_file(
     if tilt_min_spread_px is not None and override_px is None:
         bands = tilt_bands(rows, n_rows)
         middle = bands.index(used) if used in bands else len(bands) // 2
-        found = [measured if band == used else find_center(
-            _load_rows(raw_path, format, reader_options, band, n_rows, average,
-                       min_transmission).sinograms, data.angles_rad, method=method)
-            for band in bands]
+
+        def band_center(band: tuple[int, int]) -> CenterEstimate:
+            if band == used:
+                return measured
+            return find_center(_load_rows(raw_path, format, reader_options, band, n_rows,
+                                          average, min_transmission).sinograms,
+                               data.angles_rad, method=method)
+
+        if n_threads > 1:  # the FFTs and array arithmetic release the GIL
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                found = list(pool.map(band_center, bands))
+        else:
+            found = [band_center(band) for band in bands]
         tilt = fit_tilt(np.array([(a + b - 1) / 2 for a, b in bands]),
                         np.array([e.center_px for e in found]),
                         np.array([e.confidence for e in found]), middle_index=middle,

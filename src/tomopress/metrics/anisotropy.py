@@ -28,6 +28,7 @@ from tomopress.metrics._checks import checked_labels, checked_voxel_size_um
 from tomopress.metrics.interfaces import (
     AXIS_DIRECTION,
     PAIR_NAMES,
+    PairCounts,
     crofton_pair_counts,
 )
 from tomopress.types import AM, OUTSIDE, SE, VOID, F64Array, LabelVolume
@@ -41,13 +42,18 @@ _PROBE_VOX = (0.5, 1.0, 1.5)
 _TILE_VOXELS = 1 << 21
 
 
-def directional_contact_fractions(labels: LabelVolume) -> dict[str, float]:
+def directional_contact_fractions(
+    labels: LabelVolume, *, pair_counts: PairCounts | None = None
+) -> dict[str, float]:
     """Contact fractions along x, y, z from face-neighbour pairs, and R = f_z / f_xy.
 
     Parameters
     ----------
     labels : ndarray of uint8, shape (Z, Y, X)
         Phase labels (0 void, 1 SE, 2 AM); pairs touching a 255 voxel are not counted.
+    pair_counts : PairCounts, optional
+        The Crofton pair counts of `labels` when already made (their x, y and z rows are
+        used); `labels` is then not read.
 
     Returns
     -------
@@ -73,7 +79,7 @@ def directional_contact_fractions(labels: LabelVolume) -> dict[str, float]:
     (0.5, 0.0)
     """
     rows = [AXIS_DIRECTION[a] for a in ("z", "y", "x")]
-    pc = crofton_pair_counts(labels, directions=rows)
+    pc = crofton_pair_counts(labels, directions=rows) if pair_counts is None else pair_counts
     se = {a: int(pc.counts[i, PAIR_NAMES.index("am_se")]) for a, i in AXIS_DIRECTION.items()}
     void = {a: int(pc.counts[i, PAIR_NAMES.index("am_void")]) for a, i in AXIS_DIRECTION.items()}
 

@@ -18,4 +18,5 @@ center_file(
     min_confidence=snakemake.params.min_confidence,
     tilt_min_spread_px=snakemake.params.tilt_min_spread_px,
     qc_png=snakemake.output.qc,
+    n_threads=snakemake.threads,
 )

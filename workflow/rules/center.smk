@@ -16,7 +16,7 @@ rule center:
         f"{RESULTS}/benchmarks/center/{{scan}}.tsv"
     conda:
         "../../envs/recon.yaml"
-    threads: 1
+    threads: 2  # the bands of the tilt measurement, two at a time
     # first: every reconstruction waits for the centre, and the flatfield slabs made
     # meanwhile would pile up on disk as float32 (a whole scan's worth is 30 GB)
     priority: 20

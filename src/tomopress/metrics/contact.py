@@ -18,6 +18,7 @@ from typing import Any
 from tomopress.metrics._checks import checked_voxel_size_um
 from tomopress.metrics.interfaces import (
     PAIR_NAMES,
+    PairCounts,
     _specific_surfaces,
     crofton_pair_counts,
 )
@@ -28,7 +29,9 @@ __all__ = ["contact_metrics"]
 log = logging.getLogger(__name__)
 
 
-def contact_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, Any]:
+def contact_metrics(
+    labels: LabelVolume, *, voxel_size_um: float, pair_counts: PairCounts | None = None
+) -> dict[str, Any]:
     """Contact-area fraction, specific contact area, interfacial areas and S_V per phase.
 
     Parameters
@@ -38,6 +41,10 @@ def contact_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, A
         touching them are not counted, nor are they in V_region.
     voxel_size_um : float
         Voxel edge length in µm, > 0.
+    pair_counts : PairCounts, optional
+        The Crofton pair counts of `labels` when already made (one pass then serves several
+        metrics, see :func:`tomopress.metrics.interfaces.crofton_tile_pair_counts`); `labels`
+        is then not read.
 
     Returns
     -------
@@ -68,7 +75,7 @@ def contact_metrics(labels: LabelVolume, *, voxel_size_um: float) -> dict[str, A
     (0.508, True)
     """
     checked_voxel_size_um(voxel_size_um)
-    pc = crofton_pair_counts(labels)
+    pc = crofton_pair_counts(labels) if pair_counts is None else pair_counts
     area = {name: pc.area_um2(name, voxel_size_um=voxel_size_um) for name in PAIR_NAMES}
     volume_um3 = pc.n_region * voxel_size_um**3
     am_surface = area["am_se"] + area["am_void"]

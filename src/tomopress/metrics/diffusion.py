@@ -54,6 +54,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -370,6 +372,61 @@ def effective_diffusivity(
     }
 
 
+def _sorted_without_duplicates(mat: sparse.bsr_array | sparse.bsr_matrix) -> bool:
+    """Sort `mat`'s block indices in place (C); True when no block row repeats a column.
+
+    Examples
+    --------
+    >>> m = sparse.bsr_array((np.ones((3, 1, 1)), np.array([1, 0, 1]), np.array([0, 2, 3])),
+    ...                      shape=(2, 2))
+    >>> _sorted_without_duplicates(m), m.indices.tolist()
+    (True, [0, 1, 1])
+    """
+    mat.sort_indices()
+    nnz = int(mat.indptr[-1])
+    repeated = np.diff(mat.indices[:nnz]) == 0
+    starts = mat.indptr[1:-1]
+    starts = starts[(starts > 0) & (starts < nnz)]
+    repeated[starts - 1] = False  # equal columns in consecutive rows are no duplicates
+    return not repeated.any()
+
+
+@contextmanager
+def _bsr_sum_duplicates_vectorised() -> Iterator[None]:
+    """Within the block, ``sum_duplicates`` of a BSR matrix with nothing to sum skips a loop.
+
+    pyamg's 'local' prolongation smoothing takes ``abs`` of every coarse Galerkin operator
+    (BSR, unsorted), which calls scipy's ``sum_duplicates``: a pure-Python loop over the block
+    rows (scipy 1.16-1.17), ~0.7 s per level and ~40 % of the whole set-up at 2 10⁶ unknowns.
+    A matrix product has no duplicate entries, so sorting the indices (in C) is all that loop
+    changes: the hierarchy, and every number solved with it, are the same. Matrices that do
+    hold duplicates still go through scipy's own method.
+    """
+    classes = (sparse.bsr_array, sparse.bsr_matrix)
+    saved = {cls: cls.__dict__.get("sum_duplicates") for cls in classes}
+
+    def sum_duplicates(self: Any) -> None:
+        if self.has_canonical_format:
+            return
+        if _sorted_without_duplicates(self):
+            self.prune()  # as scipy's loop ends
+            self.has_canonical_format = True
+        else:
+            scipy_sum_duplicates(self)
+
+    scipy_sum_duplicates = sparse.bsr_array.sum_duplicates
+    for cls in classes:
+        cls.sum_duplicates = sum_duplicates  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for cls, own in saved.items():
+            if own is None:
+                del cls.sum_duplicates
+            else:
+                cls.sum_duplicates = own  # type: ignore[method-assign]
+
+
 def _solve(
     mat: sparse.csr_matrix,
     rhs: npt.NDArray[np.float64],
@@ -392,11 +449,12 @@ def _solve(
             # 128² x 100 SE network, and 3x less time including the hierarchy set-up
             # 'local' (Gershgorin) weighting of the prolongation smoother avoids the
             # eigenvalue estimates that take most of the default set-up time
-            hierarchy = pyamg.smoothed_aggregation_solver(
-                mat,
-                symmetry="symmetric",
-                smooth=("jacobi", {"weighting": "local"}),
-            )
+            with _bsr_sum_duplicates_vectorised():
+                hierarchy = pyamg.smoothed_aggregation_solver(
+                    mat,
+                    symmetry="symmetric",
+                    smooth=("jacobi", {"weighting": "local"}),
+                )
             residuals: list[float] = []
             sol = hierarchy.solve(
                 rhs, x0=x0, tol=rtol, maxiter=maxiter, accel="cg", residuals=residuals

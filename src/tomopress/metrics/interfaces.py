@@ -35,6 +35,7 @@ __all__ = [
     "PAIR_NAMES",
     "PairCounts",
     "crofton_pair_counts",
+    "crofton_tile_pair_counts",
     "crofton_plane_factor",
     "interface_area_um2",
     "interface_areas_um2",
@@ -143,15 +144,64 @@ def crofton_pair_counts(
     """
     labels = checked_labels(labels)
     rows = range(len(CROFTON_DIRECTIONS)) if directions is None else list(directions)
+    return _count_pairs(labels, rows, [])[0]
+
+
+def crofton_tile_pair_counts(
+    labels: LabelVolume, tiles_yx: Sequence[tuple[slice, slice]]
+) -> tuple[PairCounts, list[PairCounts]]:
+    """Crofton pair counts of the whole volume and of full-height lateral tiles, in one pass.
+
+    A tile's counts are those :func:`crofton_pair_counts` gives for ``labels[:, y, x]``: the
+    pairs with both voxels in the tile.
+
+    Parameters
+    ----------
+    labels : ndarray of uint8, shape (Z, Y, X)
+        Phase labels (0 void, 1 SE, 2 AM, 255 outside the region).
+    tiles_yx : sequence of (slice, slice)
+        (y, x) slices of each tile, with explicit non-negative start and stop, step 1.
+
+    Returns
+    -------
+    whole : PairCounts
+    tiles : list of PairCounts
+        One per tile, in the order of `tiles_yx`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`crofton_pair_counts`.
+
+    Examples
+    --------
+    >>> vol = np.array([[[AM, SE, VOID, SE]]], dtype=np.uint8)
+    >>> whole, (left, right) = crofton_tile_pair_counts(vol, [(slice(0, 1), slice(0, 2)),
+    ...                                                       (slice(0, 1), slice(2, 4))])
+    >>> whole.counts[2].tolist(), left.counts[2].tolist(), right.counts[2].tolist()
+    ([1, 0, 2], [1, 0, 0], [0, 0, 1])
+    """
+    labels = checked_labels(labels)
+    counts = _count_pairs(labels, range(len(CROFTON_DIRECTIONS)), list(tiles_yx))
+    return counts[0], counts[1:]
+
+
+def _count_pairs(
+    labels: LabelVolume, rows: Sequence[int], tiles_yx: list[tuple[slice, slice]]
+) -> list[PairCounts]:
+    """Pair counts of the volume, then of each full-height tile (see crofton_tile_pair_counts)."""
     nz, ny, nx = labels.shape
-    counts = np.zeros((len(CROFTON_DIRECTIONS), len(PAIR_NAMES)), dtype=np.int64)
-    n_region = 0
+    counts = np.zeros((1 + len(tiles_yx), len(CROFTON_DIRECTIONS), len(PAIR_NAMES)),
+                      dtype=np.int64)  # fmt: skip
+    n_region = np.zeros(1 + len(tiles_yx), dtype=np.int64)
     step_z = max(1, _SLAB_VOXELS // max(1, ny * nx))
     for z0 in range(0, nz, step_z):
         z1 = min(z0 + step_z, nz)
         slab = _CODE[labels[z0 : min(z1 + 1, nz)]]  # one extra plane for dz = 1
         own = slab[: z1 - z0]
-        n_region += int(np.count_nonzero(own))
+        n_region[0] += np.count_nonzero(own)
+        for t, (ys, xs) in enumerate(tiles_yx, start=1):
+            n_region[t] += np.count_nonzero(own[:, ys, xs])
         pair = np.empty(own.shape, dtype=np.uint8)
         for i in rows:
             d = CROFTON_DIRECTIONS[i]
@@ -159,9 +209,16 @@ def crofton_pair_counts(
             first, second = _pair_slices(d, src.shape)
             out = pair[tuple(slice(0, s.stop - s.start) for s in first)]
             np.bitwise_or(src[first], src[second], out=out)
+            # out[k] is the pair whose first voxel is k + the start of `first`: it lies in a
+            # tile [a, b) along y (x) when k runs from a to b - |d|
+            in_tiles = [(slice(ys.start, ys.stop - abs(d[1])), slice(xs.start, xs.stop - abs(d[2])))
+                        for ys, xs in tiles_yx]  # fmt: skip
             for j, name in enumerate(PAIR_NAMES):
-                counts[i, j] += np.count_nonzero(out == _PAIR_CODE[name])
-    return PairCounts(counts, n_region)
+                hit = out == _PAIR_CODE[name]
+                counts[0, i, j] += np.count_nonzero(hit)
+                for t, (ys, xs) in enumerate(in_tiles, start=1):
+                    counts[t, i, j] += np.count_nonzero(hit[:, ys, xs])
+    return [PairCounts(c, int(n)) for c, n in zip(counts, n_region)]
 
 
 def crofton_plane_factor(normal: Sequence[float]) -> float:

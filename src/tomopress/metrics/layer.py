@@ -12,12 +12,13 @@ from tomopress.metrics.anisotropy import contact_orientation, directional_contac
 from tomopress.metrics.anisotropy import tile_voxels as anisotropy_tile_voxels
 from tomopress.metrics.contact import contact_metrics
 from tomopress.metrics.fractions import phase_profiles_z
+from tomopress.metrics.interfaces import PairCounts, crofton_tile_pair_counts
 from tomopress.metrics.partial_volume import pv_fractions, pv_profiles_z
-from tomopress.metrics.summary import FAMILIES, summary_metrics
-from tomopress.types import AM, VOID, LabelVolume
+from tomopress.metrics.summary import FAMILIES, _absent_phase_reasons, summary_metrics
+from tomopress.types import AM, SE, VOID, LabelVolume
 
-__all__ = ["layer_metrics", "orientation_record", "contact_uncertainty", "grey_level_record",
-           "layer_metrics_file"]
+__all__ = ["layer_metrics", "orientation_record", "contact_uncertainty", "contact_tiles",
+           "grey_level_record", "layer_metrics_file"]
 
 #: label-based values kept under ``<key>_labels`` when the grey-level estimate takes the key
 PV_KEYS = ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "porosity",
@@ -34,6 +35,7 @@ def layer_metrics(
     details: dict[str, Any] | None = None,
     tortuosity: bool = True,
     diffusion: Mapping[str, Any] | None = None,
+    pair_counts: PairCounts | None = None,
 ) -> dict[str, Any]:
     """Scalar metrics of one layer's label volume, with units in the key names.
 
@@ -41,7 +43,8 @@ def layer_metrics(
     absent come out as None with a ``<family>_null_reason``. Per-item arrays (tortuosity per
     outlet path, particles) go to `details` when given. ``tortuosity=False`` skips the two
     costly transport families (geometric tortuosity and diffusion). `diffusion` holds the
-    keywords of :class:`tomopress.metrics.summary.DiffusionOptions` (budget, convention).
+    keywords of :class:`tomopress.metrics.summary.DiffusionOptions` (budget, convention);
+    `pair_counts`, the Crofton pair counts of `labels` when already made.
 
     Examples
     --------
@@ -56,6 +59,7 @@ def layer_metrics(
         details=details,
         only=[name for name in FAMILIES if name not in skipped],
         diffusion=diffusion,
+        pair_counts=pair_counts,
     )
     record.pop("shape_zyx")
     nz, ny, nx = labels.shape
@@ -84,27 +88,46 @@ def orientation_record(labels: LabelVolume, *, voxel_size_um: float) -> dict[str
 
 
 def contact_uncertainty(labels: LabelVolume, *, voxel_size_um: float, n_tiles_xy: int = 2,
-                        ) -> dict[str, float]:
+                        tile_counts: list[PairCounts] | None = None) -> dict[str, float]:
     """Standard errors of f_c, f_z, f_xy and R from ``n_tiles_xy²`` lateral tiles.
 
     Each tile's value is computed on its own and the standard error of their mean taken
-    (NaN with fewer than two tiles holding AM contact).
+    (NaN with fewer than two tiles holding AM contact). `tile_counts`: the Crofton pair
+    counts of the tiles of :func:`contact_tiles` when already made (else one pass counts
+    them all).
     """
+    tiles = contact_tiles(labels.shape, n_tiles_xy)
+    if tile_counts is None:
+        tile_counts = crofton_tile_pair_counts(labels, tiles)[1]
+    elif len(tile_counts) != len(tiles):
+        raise ValueError(f"{len(tile_counts)} tile counts for {len(tiles)} tiles")
     values: dict[str, list[float]] = {k: [] for k in CONTACT_KEYS}
-    ys = np.array_split(np.arange(labels.shape[1]), n_tiles_xy)
-    xs = np.array_split(np.arange(labels.shape[2]), n_tiles_xy)
-    for y in ys:
-        for x in xs:
-            tile = labels[:, y[0]:y[-1] + 1, x[0]:x[-1] + 1]
-            if not (np.any(tile == AM) and tile.shape[1] > 2 and tile.shape[2] > 2):
-                continue
-            rec = {**contact_metrics(tile, voxel_size_um=voxel_size_um),
-                   **directional_contact_fractions(tile)}
-            for k in CONTACT_KEYS:
-                if rec.get(k) is not None and np.isfinite(rec[k]):
-                    values[k].append(float(rec[k]))
+    for (ys, xs), counts in zip(tiles, tile_counts):
+        tile = labels[:, ys, xs]
+        if not (np.any(tile == AM) and tile.shape[1] > 2 and tile.shape[2] > 2):
+            continue
+        rec = {**contact_metrics(tile, voxel_size_um=voxel_size_um, pair_counts=counts),
+               **directional_contact_fractions(tile, pair_counts=counts)}
+        for k in CONTACT_KEYS:
+            if rec.get(k) is not None and np.isfinite(rec[k]):
+                values[k].append(float(rec[k]))
     return {f"{k}_uncertainty": (float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1
                                  else float("nan")) for k, v in values.items()}
+
+
+def contact_tiles(shape: tuple[int, ...], n_tiles_xy: int = 2) -> list[tuple[slice, slice]]:
+    """(y, x) slices of the ``n_tiles_xy²`` lateral tiles of :func:`contact_uncertainty`.
+
+    Examples
+    --------
+    >>> contact_tiles((4, 5, 4))
+    [(slice(0, 3, None), slice(0, 2, None)), (slice(0, 3, None), slice(2, 4, None)), \
+(slice(3, 5, None), slice(0, 2, None)), (slice(3, 5, None), slice(2, 4, None))]
+    """
+    ys = np.array_split(np.arange(shape[1]), n_tiles_xy)
+    xs = np.array_split(np.arange(shape[2]), n_tiles_xy)
+    return [(slice(int(y[0]), int(y[-1]) + 1), slice(int(x[0]), int(x[-1]) + 1))
+            for y in ys for x in xs]
 
 
 def grey_level_record(grey: np.ndarray, am_occupancy: np.ndarray, labels: LabelVolume, *,
@@ -157,6 +180,11 @@ def layer_metrics_file(
     labels, attrs = read_array_h5(labels_path, "labels")
     voxel_size_um = float(attrs["voxel_size_um"])
     details: dict[str, Any] = {}
+    # one pass of Crofton pair counts serves the contact and anisotropy families and the
+    # contact tiles of the uncertainties
+    pair_counts = tile_counts = None
+    if not {AM, SE} & set(_absent_phase_reasons(labels)):
+        pair_counts, tile_counts = crofton_tile_pair_counts(labels, contact_tiles(labels.shape))
     record = {
         "scan_id": scan_id,
         "sample": sample,
@@ -173,12 +201,14 @@ def layer_metrics_file(
             details=details,
             tortuosity=tortuosity,
             diffusion=diffusion,
+            pair_counts=pair_counts,
         ),
     }
     record.update(details)
     record["profiles"] = phase_profiles_z(labels, voxel_size_um=voxel_size_um)
     if record.get("contact_area_fraction") is not None:
-        record.update(contact_uncertainty(labels, voxel_size_um=voxel_size_um))
+        record.update(contact_uncertainty(labels, voxel_size_um=voxel_size_um,
+                                          tile_counts=tile_counts))
     if crop_path is not None and calibration_path is not None:
         with open(calibration_path) as fh:
             calibration = json.load(fh)

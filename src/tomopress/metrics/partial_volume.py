@@ -99,27 +99,31 @@ def pv_fractions(
         raise ValueError(f"levels must be ordered void < SE < AM, got {dict(levels)!r}")
     counted = np.asarray(labels) != OUTSIDE
 
-    def fractions(sub: tuple[slice, ...], lev: Mapping[str, float]) -> F64Array | None:
+    def means(sub: tuple[slice, ...]) -> tuple[float, float] | None:
+        """Mean grey level and mean AM share of the counted voxels of `sub`."""
         m = counted[sub]
         n = int(m.sum())
         if n == 0:
             return None
-        mean = float(np.sum(grey[sub], where=m, dtype=np.float64)) / n
-        am = float(np.sum(am_occupancy[sub], where=m, dtype=np.float64)) / n
-        return np.asarray(mixing_fractions(mean, am, levels=lev))
+        return (float(np.sum(grey[sub], where=m, dtype=np.float64)) / n,
+                float(np.sum(am_occupancy[sub], where=m, dtype=np.float64)) / n)
 
-    whole = fractions((slice(None),) * 3, levels)
-    if whole is None:
+    def fractions(mean_am: tuple[float, float], lev: Mapping[str, float]) -> F64Array:
+        return np.asarray(mixing_fractions(*mean_am, levels=lev))
+
+    whole_means = means((slice(None),) * 3)  # once: the calibration shifts reuse it
+    if whole_means is None:
         raise ValueError("the crop holds no counted voxel")
-    per_tile = [f for f in (fractions(t, levels) for t in _tiles(np.shape(grey), n_tiles_xy))
-                if f is not None]
+    whole = fractions(whole_means, levels)
+    per_tile = [fractions(mt, levels) for mt in map(means, _tiles(np.shape(grey), n_tiles_xy))
+                if mt is not None]
     tile_se = (np.std(per_tile, axis=0, ddof=1) / np.sqrt(len(per_tile))
                if len(per_tile) > 1 else np.zeros(3))
     cal_var = np.zeros(3)
     for key in ("void", "se", "am"):
         u = float(level_uncertainty.get(key, 0.0))
         if u > 0:
-            shifted = fractions((slice(None),) * 3, {**levels, key: levels[key] + u})
+            shifted = fractions(whole_means, {**levels, key: levels[key] + u})
             cal_var += (shifted - whole) ** 2
     unc = np.sqrt(tile_se**2 + cal_var)
     void, se, am = (float(x) for x in whole)

@@ -41,6 +41,7 @@ from tomopress.metrics.diffusion import (
     tortuosity_factor,
 )
 from tomopress.metrics.fractions import phase_counts, volume_fractions
+from tomopress.metrics.interfaces import PairCounts
 from tomopress.metrics._sampling import TileWindow, grid_tiles, spread_tiles
 from tomopress.metrics.particles import am_particle_sizes, local_thickness, particle_size_summary
 from tomopress.metrics.tortuosity import geometric_tortuosity, tiled_geometric_tortuosity
@@ -59,12 +60,14 @@ def _fractions(labels: LabelVolume, voxel_size_um: float) -> dict[str, Any]:
     return result
 
 
-def _contact(labels: LabelVolume, voxel_size_um: float) -> dict[str, Any]:
-    return contact_metrics(labels, voxel_size_um=voxel_size_um)
+def _contact(labels: LabelVolume, voxel_size_um: float,
+             pair_counts: PairCounts | None = None) -> dict[str, Any]:
+    return contact_metrics(labels, voxel_size_um=voxel_size_um, pair_counts=pair_counts)
 
 
-def _anisotropy(labels: LabelVolume, voxel_size_um: float) -> dict[str, Any]:
-    return directional_contact_fractions(labels)
+def _anisotropy(labels: LabelVolume, voxel_size_um: float,
+                pair_counts: PairCounts | None = None) -> dict[str, Any]:
+    return directional_contact_fractions(labels, pair_counts=pair_counts)
 
 
 #: x-y side (voxels) of the paper's tortuosity sub-crops (36 x 36 µm at 0.5 µm)
@@ -511,6 +514,7 @@ def summary_metrics(
     present_phases: Iterable[int] | None = None,
     details: dict[str, Any] | None = None,
     diffusion: DiffusionOptions | Mapping[str, Any] | None = None,
+    pair_counts: PairCounts | None = None,
 ) -> dict[str, Any]:
     """Every requested metric family of `labels`, as one flat JSON-ready dict.
 
@@ -532,6 +536,10 @@ def summary_metrics(
     diffusion : DiffusionOptions or mapping, optional
         Budget, sampling and convention of the tortuosity factor (a mapping is passed to
         :class:`DiffusionOptions` as keywords); default ``DiffusionOptions()``.
+    pair_counts : PairCounts, optional
+        Crofton pair counts of `labels` already made
+        (:func:`tomopress.metrics.interfaces.crofton_pair_counts`, all directions): the contact
+        and anisotropy families use them instead of counting again.
 
     Raises
     ------
@@ -542,6 +550,8 @@ def summary_metrics(
     if diffusion is not None and not isinstance(diffusion, DiffusionOptions):
         diffusion = DiffusionOptions(**diffusion)
     extra: dict[str, dict[str, Any]] = {"diffusion": {"options": diffusion}}
+    if pair_counts is not None:
+        extra.update(contact={"pair_counts": pair_counts}, anisotropy={"pair_counts": pair_counts})
     names = list(FAMILIES) if only is None else list(only)
     unknown = sorted(set(names) - set(FAMILIES))
     if unknown:

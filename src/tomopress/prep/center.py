@@ -193,7 +193,12 @@ def vo_center(
     gain = np.exp(-4 * np.pi**2 * (sigma_t**2 * (m / (2 * n_ang)) ** 2
                                    + smoothing_px**2 * (k / width) ** 2))
     weight = np.where(wedge, gain, 0.0).astype(np.float32)
+    # the wedge narrows to nothing at |m| = n_ang: detector frequencies past its last column
+    # add only zeros, so they are neither transformed along the angles nor summed (about
+    # half of the columns for a sample filling the field of view)
+    n_k = int(np.flatnonzero(weight.any(axis=0))[-1]) + 1 if weight.any() else 1
     alt = np.where(np.arange(2 * n_ang) % 2 == 0, 1.0, -1.0).astype(np.float32)[:, None]
+    weight_alt = weight[:, :n_k] * alt
     flip_m = (-np.arange(2 * n_ang)) % (2 * n_ang)
     cross = np.zeros(k.shape[1], dtype=np.complex128)
     energy = raw_energy = 0.0
@@ -203,9 +208,10 @@ def vo_center(
         padded = np.pad(row, ((0, 0), (left, width - n_cols - left)), mode="edge")
         # P: the half turn zero-padded to a full turn; the mirrored half turn's transform is
         # Q[m, k] = (-1)^m e^{2πik/W} conj(P[-m, k]) (real data), so one FFT serves both
-        spec = scipy.fft.fft(scipy.fft.rfft(padded, axis=1), n=2 * n_ang, axis=0)
-        cross += np.sum(weight * alt * np.conj(spec * spec[flip_m]), axis=0, dtype=np.complex128)
-        energy += 2.0 * float(np.sum(weight * np.abs(spec) ** 2, dtype=np.float64))
+        spec = scipy.fft.fft(scipy.fft.rfft(padded, axis=1)[:, :n_k], n=2 * n_ang, axis=0)
+        cross[:n_k] += np.sum(weight_alt * np.conj(spec * spec[flip_m]), axis=0,
+                              dtype=np.complex128)
+        energy += 2.0 * float(np.sum(weight[:, :n_k] * np.abs(spec) ** 2, dtype=np.float64))
     cross *= np.exp(2j * np.pi * k[0] / width)
     centres = _candidates(lo, hi)
     if not energy > 1e-12 * 2 * n_ang * width * raw_energy:  # Parseval scale of the data
@@ -216,8 +222,8 @@ def vo_center(
     def metric_at(candidates: np.ndarray) -> F64Array:
         # mirrored copy shifted by s = 2(c + left) - (W - 1) columns within the padded row
         shift = 2 * (candidates + left) - (width - 1)
-        phase = np.exp(-2j * np.pi * np.outer(shift, k[0]) / width)
-        return 1.0 + 2.0 * np.real(phase @ cross) / energy
+        phase = np.exp(-2j * np.pi * np.outer(shift, k[0, :n_k]) / width)
+        return 1.0 + 2.0 * np.real(phase @ cross[:n_k]) / energy  # the rest of cross is 0
 
     curve = np.concatenate([metric_at(c) for c in np.array_split(centres, 1 + centres.size // 512)])
     fine = np.clip(centres[int(np.argmin(curve))] + np.arange(-25, 26) * _FINE_STEP_PX, lo, hi)
@@ -521,6 +527,7 @@ def center_file(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     qc_png: str | None = None,
     tilt_min_spread_px: float | None = None,
+    n_threads: int = 1,
 ) -> CenterEstimate:
     """Find the rotation centre of a raw scan (or take the sheet's) and write it as JSON.
 
@@ -541,7 +548,8 @@ def center_file(
     over ``rows`` exceeds `tilt_min_spread_px` and its slope is significant, each row gets its
     own centre in reconstruction.  ``tilt`` records the
     fit (``slope_px_per_row``, ``spread_px``, ``applied``, ``reason``, the band centres) and
-    ``center_px`` is then the fitted centre at the middle band.
+    ``center_px`` is then the fitted centre at the middle band.  The bands are measured
+    `n_threads` at a time (each on its own, so the record does not depend on it).
 
     Raises
     ------
@@ -587,10 +595,21 @@ def center_file(
     if tilt_min_spread_px is not None and override_px is None:
         bands = tilt_bands(rows, n_rows)
         middle = bands.index(used) if used in bands else len(bands) // 2
-        found = [measured if band == used else find_center(
-            _load_rows(raw_path, format, reader_options, band, n_rows, average,
-                       min_transmission).sinograms, data.angles_rad, method=method)
-            for band in bands]
+
+        def band_center(band: tuple[int, int]) -> CenterEstimate:
+            if band == used:
+                return measured
+            return find_center(_load_rows(raw_path, format, reader_options, band, n_rows,
+                                          average, min_transmission).sinograms,
+                               data.angles_rad, method=method)
+
+        if n_threads > 1:  # the FFTs and array arithmetic release the GIL
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                found = list(pool.map(band_center, bands))
+        else:
+            found = [band_center(band) for band in bands]
         tilt = fit_tilt(np.array([(a + b - 1) / 2 for a, b in bands]),
                         np.array([e.center_px for e in found]),
                         np.array([e.confidence for e in found]), middle_index=middle,

@@ -6,6 +6,7 @@ from tomopress.metrics.interfaces import (
     CROFTON_WEIGHTS,
     crofton_pair_counts,
     crofton_plane_factor,
+    crofton_tile_pair_counts,
     interface_area_um2,
     interface_areas_um2,
     marching_cubes_area_um2,
@@ -144,3 +145,17 @@ def test_bad_inputs_are_refused():
         marching_cubes_area_um2(good > 0, voxel_size_um=1.0, sigma_vox=-1.0)
     with pytest.raises(ValueError, match="non-zero 3-vector"):
         crofton_plane_factor((0, 0, 0))
+
+
+def test_tile_counts_of_one_pass_equal_each_tile_counted_alone():
+    rng = np.random.default_rng(16602)
+    labels = rng.choice(np.array([VOID, SE, AM, OUTSIDE], dtype=np.uint8), size=(9, 13, 11),
+                        p=[0.3, 0.3, 0.35, 0.05])
+    tiles = [(slice(0, 6), slice(0, 5)), (slice(6, 13), slice(5, 11)), (slice(2, 3), slice(0, 11))]
+    whole, per_tile = crofton_tile_pair_counts(labels, tiles)
+    alone = crofton_pair_counts(labels)
+    assert np.array_equal(whole.counts, alone.counts) and whole.n_region == alone.n_region
+    for (ys, xs), counts in zip(tiles, per_tile):
+        expected = crofton_pair_counts(labels[:, ys, xs])
+        assert np.array_equal(counts.counts, expected.counts)
+        assert counts.n_region == expected.n_region

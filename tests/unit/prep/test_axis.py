@@ -157,6 +157,20 @@ def test_tilted_axis_is_measured_and_corrected(tmp_path):
     assert plain[ends].min() > 3 * corrected[ends].max()
 
 
+def test_bands_measured_two_at_a_time_give_the_same_record(tmp_path):
+    theta = np.linspace(0, np.pi, N_ANGLES, endpoint=False)
+    centres = (N_COLS - 1) / 2 + 0.5 + 0.02 * (np.arange(N_ROWS) - (N_ROWS - 1) / 2)
+    raw = _write_scan(tmp_path / "tilt.h5", centres, theta=theta)
+    records = []
+    for n_threads in (1, 2):
+        path = tmp_path / f"center_{n_threads}.json"
+        center_file(str(raw), str(path), format="dxchange", reader_options={}, rows=(0, N_ROWS),
+                    n_rows=8, average="mean", min_transmission=1e-4, override_px=None,
+                    tilt_min_spread_px=0.25, n_threads=n_threads)
+        records.append(json.loads(path.read_text()))
+    assert len(records[0]["tilt"]["band_rows"]) == 5 and records[0] == records[1]
+
+
 def test_scan_axis_reports_the_scan_type(tmp_path):
     half = _write_scan(tmp_path / "half.h5", [32.0] * 4,
                        theta=np.linspace(0, np.pi, 90, endpoint=False))

@@ -669,7 +669,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(f"unknown morphologies {sorted(unknown)}; choose from {sorted(MORPHOLOGIES)}")
     if args.out is None:
         name = "fidelity_independent" if args.independent else (
-            "fidelity_quick" if args.quick else "fidelity")
+            "fidelity_quick" if args.quick else
+            "fidelity" if args.size == "demo" else f"fidelity_{args.size}")
         args.out = RESULTS_DIR / f"{name}.json"
     args.work = args.work.resolve()
     return args

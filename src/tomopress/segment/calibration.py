@@ -327,11 +327,11 @@ def choose_levels(
     `max_disagreement` (relative) *and* by more than :data:`SIGNIFICANCE` standard errors of
     the core level: a few hundred noisy core voxels (small or strongly compressed particles)
     are weaker evidence than the composition, and switching on them cost ten points of
-    porosity on a validation scan (AM cores 5.2 % low at 2.2 standard errors). The void level is 0; the air around the
-    sample, when in view, is a check of that zero (a warning when it reads more than
-    `max_disagreement` of µ_SE away from it). Uncertainties: for theory levels, the relative
-    AM disagreement (the scan's own evidence of how quantitative it is, at least 0.5 %); for
-    in-scan levels, their standard errors (at least 0.5 %).
+    porosity on a validation scan (AM cores 5.2 % low at 2.2 standard errors). The void level
+    is 0; the air around the sample, when in view, is a check of that zero (a warning when it
+    reads more than `max_disagreement` of µ_SE away from it). Uncertainties: for theory levels,
+    the relative AM disagreement (the scan's own evidence of how quantitative it is, at least
+    0.5 %); for in-scan levels, their standard errors (at least 0.5 %).
 
     Returns
     -------

@@ -272,9 +272,16 @@ def _calibration_columns(cal: Mapping[str, Any] | None, volume_attrs: Mapping[st
         "se_subresolution_porosity": cal.get("se_subresolution_porosity"),
         "energy_kev": cal.get("energy_kev"),
         "blur_sigma_um": cal["blur_sigma_px"] * voxel_size_um,
+        "blur_sigma_uncertainty_um": _scaled((cal.get("edge_fit") or {}).get("sigma_stderr_px"),
+                                            voxel_size_um),
         "blur_method": cal.get("blur_method"),
         "calibration_warnings": "; ".join(cal.get("warnings") or []) or None,
     }
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    """`value` times `factor`, None when the value is missing."""
+    return None if value is None else float(value) * factor
 
 
 def layer_rows(record: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:

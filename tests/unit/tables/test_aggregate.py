@@ -200,3 +200,17 @@ def test_metric_records_become_a_typed_table_sorted_by_pressure():
     assert table["area_se_void_um2"].iloc[0] == pytest.approx(direct) and direct > 0
     assert table["region_volume_um3"].iloc[0] == 64 * 0.125
     assert list(table.columns) == METRICS_SCHEMA.names
+
+
+def test_calibration_columns_give_the_blur_and_its_fit_error_in_micrometres():
+    from tomopress.tables.aggregate import _calibration_columns
+
+    cal = {"reference": "theory", "levels_per_cm": {"void": 0.0, "se": 20.8, "am": 80.2},
+           "uncertainty_per_cm": {"void": 0.0, "se": 0.1, "am": 0.4},
+           "blur_sigma_px": 1.2, "blur_method": "air_edge",
+           "edge_fit": {"sigma_px": 1.2, "sigma_stderr_px": 0.2}}
+    cols = _calibration_columns(cal, {"voxel_size_um": 0.5})
+    assert cols["blur_sigma_um"] == pytest.approx(0.6)
+    assert cols["blur_sigma_uncertainty_um"] == pytest.approx(0.1)
+    cols = _calibration_columns({**cal, "edge_fit": None}, {"voxel_size_um": 0.5})
+    assert cols["blur_sigma_uncertainty_um"] is None

@@ -168,6 +168,17 @@ def volume_fractions_figure(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
+#: printed on the contact panels: their error bars are the spread over tiles only
+RESOLUTION_NOTE = ("error bars: spread over tiles only;\nresolution bias not included "
+                   "(see caption)")
+
+
+def _resolution_note(ax: Axes) -> None:
+    # bottom right: contact rises with pressure, so that corner is usually empty
+    ax.text(0.98, 0.02, RESOLUTION_NOTE, transform=ax.transAxes, fontsize=7, color="0.35",
+            va="bottom", ha="right", multialignment="right")
+
+
 def contact_fraction_figure(metrics: pd.DataFrame) -> Figure:
     """AM|SE contact-area fraction f_c and specific contact area a_c vs pressure (Fig. 3c)."""
     cols = ["pressure_mpa", "layer", "contact_area_fraction", "specific_contact_area_per_um"]
@@ -180,6 +191,7 @@ def contact_fraction_figure(metrics: pd.DataFrame) -> Figure:
            scale=100)
     ax_f.set_ylabel("contact-area fraction $f_c$ (%)")
     ax_f.set_title("AM|SE contact-area fraction")
+    _resolution_note(ax_f)
     _trend(ax_a, part, "specific_contact_area_per_um", label="composite", color="C4", marker="D")
     ax_a.set_ylabel("specific contact area $a_c$ (µm$^{-1}$)")
     ax_a.set_title("AM|SE area per volume")
@@ -203,7 +215,8 @@ def anisotropy_figure(metrics: pd.DataFrame, orientation: pd.DataFrame) -> Figur
     _pressure_axis(axes[0])
     axes[0].set_ylabel(r"$R = f_z / f_{xy}$")
     axes[0].set_title("Contact anisotropy (face pairs)")
-    axes[0].legend()
+    axes[0].legend(loc="upper left")
+    _resolution_note(axes[0])
     if has_u:
         cov = orientation[(orientation["layer"] == "composite")
                           & (orientation["interface"] == "am_se")]

@@ -7,7 +7,9 @@ import pytest
 from tomopress.tables.figures import (
     ALWAYS,
     FIGURE_TABLES,
+    RESOLUTION_NOTE,
     anisotropy_figure,
+    contact_fraction_figure,
     save_png,
     tortuosity_figure,
     wanted_figures,
@@ -98,6 +100,14 @@ def test_anisotropy_without_orientation_rows_draws_one_panel(tmp_path):
     assert len(fig.axes) == 1
     save_png(fig, tmp_path / "a.png")
     assert _not_blank(tmp_path / "a.png")
+
+
+def test_contact_panels_say_their_error_bars_leave_out_the_resolution_bias():
+    tables = _tables()
+    panels = (contact_fraction_figure(tables["metrics"]).axes[0],
+              anisotropy_figure(tables["metrics"], tables["orientation"]).axes[0])
+    for ax in panels:
+        assert RESOLUTION_NOTE in [t.get_text() for t in ax.texts]
 
 
 def test_tortuosity_figure_waits_for_the_config():

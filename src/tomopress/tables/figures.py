@@ -215,7 +215,7 @@ def anisotropy_figure(metrics: pd.DataFrame, orientation: pd.DataFrame) -> Figur
     _pressure_axis(axes[0])
     axes[0].set_ylabel(r"$R = f_z / f_{xy}$")
     axes[0].set_title("Contact anisotropy (face pairs)")
-    axes[0].legend(loc="upper left")
+    axes[0].legend()
     _resolution_note(axes[0])
     if has_u:
         cov = orientation[(orientation["layer"] == "composite")

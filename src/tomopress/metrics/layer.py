@@ -15,7 +15,7 @@ from tomopress.metrics.fractions import phase_profiles_z
 from tomopress.metrics.interfaces import PairCounts, crofton_tile_pair_counts
 from tomopress.metrics.partial_volume import pv_fractions, pv_profiles_z
 from tomopress.metrics.summary import FAMILIES, _absent_phase_reasons, summary_metrics
-from tomopress.types import AM, SE, VOID, LabelVolume
+from tomopress.types import AM, VOID, LabelVolume
 
 __all__ = ["layer_metrics", "orientation_record", "contact_uncertainty", "contact_tiles",
            "grey_level_record", "layer_metrics_file"]
@@ -182,8 +182,10 @@ def layer_metrics_file(
     details: dict[str, Any] = {}
     # one pass of Crofton pair counts serves the contact and anisotropy families and the
     # contact tiles of the uncertainties
+    # (only when those families run: the phases they need are present)
+    needed = {*FAMILIES["contact"][1], *FAMILIES["anisotropy"][1]}
     pair_counts = tile_counts = None
-    if not {AM, SE} & set(_absent_phase_reasons(labels)):
+    if not needed & set(_absent_phase_reasons(labels)):
         pair_counts, tile_counts = crofton_tile_pair_counts(labels, contact_tiles(labels.shape))
     record = {
         "scan_id": scan_id,

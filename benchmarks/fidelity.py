@@ -33,7 +33,9 @@ reference (the metrics of the true majority labels: what a perfect hard segmenta
 wall time and peak memory of every per-layer rule (Snakemake's benchmark files); pressure
 trends (change of porosity, f_c, R and tau between the pressures of a series against the
 truth's). Columns ``<col>_uncertainty`` and ``<col>_labels`` of the metrics table are read
-when present.
+when present. The blur the calibration records (``blur_sigma_px``, the sample's edge against
+air) is scored against the blur the composite crop really has (``blur``: the Gaussian that maps
+the truth's voxel-averaged attenuation onto the crop, `effective_blur_sigma_px`).
 
 Simulated scans are cached in ``<work>/scans`` (keyed by parameters, seeds and a digest of the
 simulator's source); the workflow's results are recomputed on every run.
@@ -81,6 +83,7 @@ from tomopress.synthetic.params import MORPHOLOGIES, SyntheticParams
 from tomopress.synthetic.scoring import (
     TARGETS,
     TREND_QUANTITIES,
+    effective_blur_sigma_px,
     independent_truth,
     phase_dice,
     pressure_trend,
@@ -378,6 +381,51 @@ def truth_tau(truth_labels: np.ndarray, z_rows, roi) -> float | None:
     return float(tau) if math.isfinite(tau) else None
 
 
+#: voxels of truth around the composite crop for the blur reference (>= 3 σ up to 2 voxels)
+BLUR_MARGIN_PX = 6
+
+
+def blur_scores(results: Path, scan_id: str, truth_h5: Path, mu_cm: dict[str, float],
+                ) -> dict[str, Any] | None:
+    """The scan's recorded blur against the blur its composite crop really has.
+
+    Reference: :func:`effective_blur_sigma_px` of the crop against the truth's voxel-averaged
+    attenuation. Measured: ``blur_sigma_px`` of the calibration record (the sample's edge
+    against air, or AM edges) and its standard error.
+    """
+    cal_path = results / scan_id / "calibration.json"
+    crop_path = results / scan_id / "crop" / "composite.h5"
+    if not (cal_path.is_file() and crop_path.is_file()):
+        return None
+    cal = json.loads(cal_path.read_text())
+    with h5py.File(crop_path, "r") as fh:
+        recon = fh["volume"][...]
+        z0, z1 = (int(v) for v in fh.attrs["z_rows"])
+        y0, y1, x0, x1 = (int(v) for v in fh.attrs["roi_xy"])
+    m = BLUR_MARGIN_PX
+    with h5py.File(truth_h5, "r") as fh:
+        shape = fh["am_fraction"].shape
+        # the part of the crop with m voxels of truth around it (the composite ends at the
+        # last detector row: its lowest planes are left out)
+        lo = [max(a, m) for a in (z0, y0, x0)]
+        hi = [min(b, n - m) for b, n in zip((z1, y1, x1), shape)]
+        if any(h - lo_ < 8 for lo_, h in zip(lo, hi)):
+            return None
+        window = tuple(slice(a - m, b + m) for a, b in zip(lo, hi))
+        sharp = (mu_cm["am"] * fh["am_fraction"][window].astype(np.float64)
+                 + mu_cm["se"] * fh["se_fraction"][window])
+    part = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, (z0, y0, x0)))
+    ref = effective_blur_sigma_px(recon[part], sharp, margin_px=m)
+    fit = cal.get("edge_fit") or {}
+    stderr = fit.get("sigma_stderr_px")
+    error = cal["blur_sigma_px"] - ref["sigma_px"]
+    return {"reference_px": ref["sigma_px"], "reference_residual_rms": ref["residual_rms"],
+            "measured_px": cal["blur_sigma_px"], "measured_stderr_px": stderr,
+            "method": cal.get("blur_method"), "error_px": error,
+            "error_over_uncertainty": (error / stderr if stderr and stderr > 0
+                                       and math.isfinite(stderr) else None)}
+
+
 def score_scan(measured: dict, truth: dict, *, results: Path, scan_id: str,
                truth_labels: np.ndarray, region: dict, voxel_size_um: float) -> dict[str, Any]:
     z, roi = region["composite"]
@@ -437,7 +485,23 @@ def summary(records: list[dict[str, Any]], trend_list: list[dict[str, Any]]) -> 
         "n_passing_all_targets": sum(r["passed_all"] for r in ok),
         "targets": summarize_scores([r["errors"] for r in ok]),
         "trends": trend_summary,
+        "blur": blur_summary(ok),
     }
+
+
+def blur_summary(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How far the recorded blur is from the crop's, and whether its standard error covers it."""
+    scored = [r["blur"] for r in records if r.get("blur")]
+    if not scored:
+        return None
+    err = np.array([b["error_px"] for b in scored])
+    ratio = np.array([abs(b["error_over_uncertainty"]) for b in scored
+                      if b["error_over_uncertainty"] is not None])
+    return {"n_scored": len(scored), "mean_error_px": float(err.mean()),
+            "median_abs_error_px": float(np.median(np.abs(err))),
+            "max_abs_error_px": float(np.abs(err).max()),
+            "n_within_0p1_px": int(np.sum(np.abs(err) <= 0.1)),
+            "n_within_2_stderr": int(np.sum(ratio <= 2)), "n_with_stderr": int(ratio.size)}
 
 
 def _machine() -> dict[str, Any]:
@@ -494,6 +558,9 @@ def run_matrix(args: argparse.Namespace, cells: list[Cell]) -> dict[str, Any]:
             **score_scan(measured, truth, results=results, scan_id=c.cell_id,
                          truth_labels=truth_labels, region=region,
                          voxel_size_um=p.pixel_size_um),
+            "blur": blur_scores(results, c.cell_id, truth_paths(scans[c.cell_id]["raw"])[1],
+                                json.loads(truth_paths(scans[c.cell_id]["raw"])[0].read_text())
+                                ["mu_cm"]),
             "time": rule_times(results, c.cell_id),
         }
         if rec["status"] != "ok":
@@ -634,6 +701,12 @@ def print_table(result: dict[str, Any]) -> None:
     for name, t in summ["trends"].items():
         print(f"  trend {name:28s} {t['n_passed']}/{t['n_pairs']} pairs keep sign and size "
               f"({t['n_sign_agrees']} keep the sign)")
+    blur = summ.get("blur")
+    if blur:
+        print(f"  blur (recorded - crop's own, px): bias {blur['mean_error_px']:+.2f}, median "
+              f"|error| {blur['median_abs_error_px']:.2f}, worst {blur['max_abs_error_px']:.2f}; "
+              f"{blur['n_within_0p1_px']}/{blur['n_scored']} within 0.1 px, "
+              f"{blur['n_within_2_stderr']}/{blur['n_with_stderr']} within 2 standard errors")
     print(f"seconds: {json.dumps(result['seconds'])}")
 
 

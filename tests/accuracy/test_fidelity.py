@@ -148,6 +148,18 @@ def test_matrix_slice_composite_void_dice(matrix_slice, cell):
     assert _cells(matrix_slice)[cell]["labels"]["composite"]["dice_void"] >= 0.85
 
 
+@pytest.mark.parametrize("cell", QUICK_CELLS, ids=_id)
+def test_matrix_slice_blur_reference_is_the_simulated_blur(matrix_slice, cell):
+    """The crop's own blur, fitted against the truth, is the detector blur the scan was
+    simulated with (0.8 px; the reconstruction adds little), and the recorded blur is scored
+    against it."""
+    rec = _cells(matrix_slice)[cell]
+    blur = rec["blur"]
+    assert blur["reference_px"] == pytest.approx(rec["acquisition"]["blur_sigma_px"], abs=0.1)
+    assert blur["error_px"] == pytest.approx(blur["measured_px"] - blur["reference_px"])
+    assert matrix_slice["summary"]["blur"]["n_scored"] == len(QUICK_CELLS)
+
+
 # ------------------------------------------------------------------ independent phantom
 def test_independent_phantom_runs_and_its_geometry_matches(independent):
     """The pipeline runs on the other simulator's scan and its AM lands on the true AM

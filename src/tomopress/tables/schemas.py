@@ -388,7 +388,7 @@ SCANS_SCHEMA = pa.schema(
         _col("se_subresolution_porosity", _F, "1 − dense SE / expected SE (voids the blur hides in the separator)", unit="1"),
         _col("energy_kev", _F, "beam energy used for the theory (config, else raw file)"),
         _col("blur_sigma_um", _F, "measured Gaussian blur of the reconstruction (standard deviation)"),
-        _col("blur_sigma_uncertainty_um", _F, "standard error of the blur's edge fit (null: no fit)"),
+        _col("blur_sigma_uncertainty_um", _F, "standard error of the blur (jackknife over the edge planes; null: no fit)"),
         _col("blur_method", _S, "air_edge (sample edge against air) or am_edges (upper bound)"),
         _col("calibration_warnings", _S, "calibration warnings, '; '-separated (null: none)"),
         *(_col(f"time_{r}_s", _F, f"wall time of rule {r} (all its jobs)") for r in _TIMED_RULES),

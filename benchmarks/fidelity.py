@@ -519,8 +519,9 @@ def run_matrix(args: argparse.Namespace, cells: list[Cell]) -> dict[str, Any]:
     if results.exists() and not args.keep_results:
         shutil.rmtree(results)
     run_dir.mkdir(parents=True, exist_ok=True)
-    truths = {c.cell_id: tomopress_truth(json.loads(
-        truth_paths(scans[c.cell_id]["raw"])[0].read_text())) for c in cells}
+    truth_docs = {c.cell_id: json.loads(truth_paths(scans[c.cell_id]["raw"])[0].read_text())
+                  for c in cells}
+    truths = {cell_id: tomopress_truth(doc) for cell_id, doc in truth_docs.items()}
     rows = []
     for c in cells:
         t = truths[c.cell_id]
@@ -539,7 +540,8 @@ def run_matrix(args: argparse.Namespace, cells: list[Cell]) -> dict[str, Any]:
     for c in cells:
         truth = truths[c.cell_id]
         p = scans[c.cell_id]["params"]
-        with h5py.File(truth_paths(scans[c.cell_id]["raw"])[1], "r") as fh:
+        truth_h5 = truth_paths(scans[c.cell_id]["raw"])[1]
+        with h5py.File(truth_h5, "r") as fh:
             truth_labels = fh["labels"][...]
         region = {layer: (truth[layer]["z_rows"], truth[layer]["roi_xy"]) for layer in LAYERS}
         measured = measured_layers(table, c.cell_id)
@@ -558,9 +560,7 @@ def run_matrix(args: argparse.Namespace, cells: list[Cell]) -> dict[str, Any]:
             **score_scan(measured, truth, results=results, scan_id=c.cell_id,
                          truth_labels=truth_labels, region=region,
                          voxel_size_um=p.pixel_size_um),
-            "blur": blur_scores(results, c.cell_id, truth_paths(scans[c.cell_id]["raw"])[1],
-                                json.loads(truth_paths(scans[c.cell_id]["raw"])[0].read_text())
-                                ["mu_cm"]),
+            "blur": blur_scores(results, c.cell_id, truth_h5, truth_docs[c.cell_id]["mu_cm"]),
             "time": rule_times(results, c.cell_id),
         }
         if rec["status"] != "ok":

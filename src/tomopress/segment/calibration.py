@@ -220,8 +220,8 @@ def _cylinder_edge_fit(bands: list[tuple[np.ndarray, np.ndarray, np.ndarray]], s
     # sub-millipixel steps
     origin = np.asarray(start, np.float64).copy()
     origin[2] = 0.0
-    for k in range(n):
-        origin[4 + 3 * k:6 + 3 * k] = 0.0
+    origin[4::3] = 0.0  # the levels: inside ...
+    origin[5::3] = 0.0  # ... and outside of every plane
 
     def parts(q: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
         y, x, g = bands[k]
@@ -352,16 +352,17 @@ def _rim_bands(planes: list[np.ndarray], discs: list[tuple[float, float, float]]
                ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
     """Pixels within `half_width_px` + 2 of each plane's rim, and the fit's starting point."""
     yy, xx = np.indices(planes[0].shape)
-    r_all = np.hypot(yy - cy, xx - cx)
-    total = sum(int(np.count_nonzero(np.abs(r_all - d[2]) <= half_width_px + 2)) for d in discs)
-    step = max(1, math.ceil(total / _EDGE_FIT_MAX_PIXELS))
+    r_all = np.hypot(yy - cy, xx - cx).ravel()
+    near_all = [np.flatnonzero(np.abs(r_all - d[2]) <= half_width_px + 2) for d in discs]
+    step = max(1, math.ceil(sum(n.size for n in near_all) / _EDGE_FIT_MAX_PIXELS))
     bands, start = [], [cy, cx, 1.0]
-    for plane, (_, _, radius) in zip(planes, discs):
+    for plane, (_, _, radius), near in zip(planes, discs, near_all):
+        near = near[::step]
+        flat = plane.ravel()
         r = r_all - radius
-        near = np.flatnonzero(np.abs(r).ravel() <= half_width_px + 2)[::step]
-        inside = plane[(r < -3) & (r > -8)]
+        inside = flat[(r < -3) & (r > -8)]
         bands.append((yy.ravel()[near].astype(np.float64), xx.ravel()[near].astype(np.float64),
-                      plane.ravel()[near].astype(np.float64)))
+                      flat[near].astype(np.float64)))
         start += [radius, float(np.median(inside)) if inside.size else float(plane.max()), 0.0]
     return bands, np.asarray(start)
 

@@ -696,8 +696,10 @@ def print_table(result: dict[str, Any]) -> None:
             scale = 100 if name in short and short[name] != "R" else 1
             bias = "-" if t["mean_error"] is None else f"{scale * t['mean_error']:+.2f}"
             worst = "-" if t["max_abs_error"] is None else f"{scale * t['max_abs_error']:.2f}"
+            covered = (f"; {t['n_within_2_uncertainties']}/{t['n_with_uncertainty']} within 2 "
+                       "uncertainties" if t.get("n_with_uncertainty") else "")
             print(f"  {name:34s} {t['n_passed']}/{t['n_scored']} within "
-                  f"±{scale * t['tolerance']:g}; bias {bias}, worst {worst}")
+                  f"±{scale * t['tolerance']:g}; bias {bias}, worst {worst}{covered}")
     for name, t in summ["trends"].items():
         print(f"  trend {name:28s} {t['n_passed']}/{t['n_pairs']} pairs keep sign and size "
               f"({t['n_sign_agrees']} keep the sign)")

@@ -14,4 +14,6 @@ layer_metrics_file(
     orientation=snakemake.params.orientation,
     tortuosity=snakemake.params.tortuosity,
     diffusion=snakemake.params.diffusion,
+    thresholds_path=snakemake.input.thresholds,
+    segment_options=snakemake.params.segment_options,
 )

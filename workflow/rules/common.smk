@@ -36,6 +36,13 @@ SLABS = {
 MEM_FACTOR = config["resources"]["mem_factor"]
 RUNTIME_FACTOR = config["resources"]["runtime_factor"]
 CROP_SIDE = config["crop"]["roi_size_px"]
+#: the segment rule's labelling settings (the metrics rule relabels its replica with them)
+LABELLING_OPTIONS = {
+    k: config["segment"][k]
+    for k in ("labelling", "gradient_sigma_px", "marker_fraction", "se_max_gradient",
+              "rim_distance_px", "rim_far_level", "midpoint_away_from_am_px",
+              "min_object_voxels", "slab_planes", "tile_px", "overlap_planes")
+}
 
 
 wildcard_constraints:

@@ -3,6 +3,7 @@ rule metrics:
         labels=f"{RESULTS}/{{scan}}/segment/{{layer}}.h5",
         crop=f"{RESULTS}/{{scan}}/crop/{{layer}}.h5",
         calibration=f"{RESULTS}/{{scan}}/calibration.json",
+        thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
     output:
         f"{RESULTS}/{{scan}}/metrics/{{layer}}.json",
     log:
@@ -21,6 +22,11 @@ rule metrics:
         pressure_mpa=sheet_value("pressure_mpa"),
         orientation=config["metrics"]["orientation"],
         tortuosity=config["metrics"]["tortuosity"],
+        # the replica is labelled as the layer was, on the job's one thread
+        segment_options=(
+            {**LABELLING_OPTIONS, "blur_aware": config["segment"]["blur_aware"], "n_threads": 1}
+            if config["metrics"]["replica"] else None
+        ),
         # the whole-crop solve may use at most half of the job's memory request
         diffusion=lambda wildcards, resources: {
             **config["metrics"]["diffusion"],

@@ -85,16 +85,6 @@ rule segment:
         runtime=layer_runtime(per_minute=2e7, base_min=10),
     params:
         blur_aware=config["segment"]["blur_aware"],
-        labelling=config["segment"]["labelling"],
-        gradient_sigma_px=config["segment"]["gradient_sigma_px"],
-        marker_fraction=config["segment"]["marker_fraction"],
-        se_max_gradient=config["segment"]["se_max_gradient"],
-        rim_distance_px=config["segment"]["rim_distance_px"],
-        rim_far_level=config["segment"]["rim_far_level"],
-        midpoint_away_from_am_px=config["segment"]["midpoint_away_from_am_px"],
-        min_object_voxels=config["segment"]["min_object_voxels"],
-        slab_planes=config["segment"]["slab_planes"],
-        tile_px=config["segment"]["tile_px"],
-        overlap_planes=config["segment"]["overlap_planes"],
+        options=LABELLING_OPTIONS,
     script:
         "../../scripts/segment.py"

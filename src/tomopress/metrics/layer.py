@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from tomopress.metrics.summary import FAMILIES, _absent_phase_reasons, summary_m
 from tomopress.types import AM, VOID, LabelVolume
 
 __all__ = ["layer_metrics", "orientation_record", "contact_uncertainty", "contact_tiles",
-           "grey_level_record", "layer_metrics_file"]
+           "grey_level_record", "replica_shifts", "layer_metrics_file"]
 
 #: label-based values kept under ``<key>_labels`` when the grey-level estimate takes the key
 PV_KEYS = ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "porosity",
@@ -26,6 +27,9 @@ PV_KEYS = ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "
 #: contact keys whose standard error over lateral tiles is reported as ``<key>_uncertainty``
 CONTACT_KEYS = ("contact_area_fraction", "contact_fraction_z", "contact_fraction_xy",
                 "contact_anisotropy_R")
+#: label metrics measured again on the replica scan (:mod:`tomopress.segment.replica`)
+REPLICA_KEYS = ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am",
+                *CONTACT_KEYS, "tau_factor")
 
 
 def layer_metrics(
@@ -131,20 +135,103 @@ def contact_tiles(shape: tuple[int, ...], n_tiles_xy: int = 2) -> list[tuple[sli
 
 
 def grey_level_record(grey: np.ndarray, am_occupancy: np.ndarray, labels: LabelVolume, *,
-                      calibration: dict[str, Any]) -> dict[str, Any]:
+                      calibration: dict[str, Any],
+                      am_share_uncertainty: float = 0.0) -> dict[str, Any]:
     """Partial-volume fractions (the best estimates) and the resolution warning of one layer.
 
     ``voids_below_resolution`` is True when the labels resolve less than half of the void the
     grey levels hold (and that void is above 0.5 %): the hard-label topology of the void
-    (connectivity, thickness) then misses most of it.
+    (connectivity, thickness) then misses most of it. `am_share_uncertainty`: a standard
+    uncertainty of the AM share (the replica's shift) carried into every fraction.
     """
     pv = pv_fractions(grey, am_occupancy, labels, levels=calibration["levels_per_cm"],
-                      level_uncertainty=calibration["uncertainty_per_cm"])
+                      level_uncertainty=calibration["uncertainty_per_cm"],
+                      am_share_uncertainty=am_share_uncertainty)
     labelled_void = float(np.mean(labels == VOID))
     pv["voids_below_resolution"] = bool(pv["porosity"] > 0.005
                                         and labelled_void < 0.5 * pv["porosity"])
     pv["calibration_reference"] = calibration["reference"]
     return pv
+
+
+
+def replica_shifts(
+    labels: LabelVolume,
+    replica: LabelVolume,
+    *,
+    voxel_size_um: float,
+    tortuosity: bool = True,
+    diffusion: Mapping[str, Any] | None = None,
+) -> dict[str, float | None]:
+    """How far a re-simulation of the scan moves each label metric (replica minus labels).
+
+    Parameters
+    ----------
+    labels, replica : ndarray of uint8, shape (Z, Y, X)
+        The layer's labels (or a window of them) and the labels of its replica scan
+        (:func:`tomopress.segment.replica.replica_labels`) on the same voxels.
+    voxel_size_um : float
+    tortuosity : bool
+        Also solve the tortuosity factor on both (``diffusion``: its options).
+
+    Returns
+    -------
+    dict
+        ``<key>`` -> value on the replica minus value on the labels, for every key of
+        :data:`REPLICA_KEYS` (the tortuosity factor as a ratio minus one); None where either
+        is null.
+    """
+    families = ["fractions", "contact", "anisotropy", *(["diffusion"] if tortuosity else [])]
+    ours, theirs = (summary_metrics(v, voxel_size_um=voxel_size_um, only=families,
+                                    diffusion=diffusion) for v in (labels, replica))
+    out: dict[str, float | None] = {}
+    for key in REPLICA_KEYS:
+        a, b = ours.get(key), theirs.get(key)
+        if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+            out[key] = None
+        elif key == "tau_factor":
+            out[key] = b / a - 1.0 if a > 0 else None
+        else:
+            out[key] = b - a
+    return out
+
+
+def _replica_record(labels: LabelVolume, *, voxel_size_um: float, thresholds: dict[str, Any],
+                    calibration: dict[str, Any], segment_options: Mapping[str, Any],
+                    tortuosity: bool, diffusion: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Shifts of the label metrics on a replica of the layer's centred window."""
+    from tomopress.segment.replica import replica_labels, replica_window
+    from tomopress.segment.stage import label_crop
+
+    options = dict(segment_options)
+    labelling = options.pop("labelling", "watershed")
+    blur_aware = bool(options.pop("blur_aware", False))
+
+    def relabel(grey: np.ndarray) -> LabelVolume:
+        return label_crop(grey, thresholds, labelling=labelling,
+                          calibration=calibration if blur_aware else None, **options)[0]
+
+    window = replica_window(labels.shape)
+    ours = labels[window]
+    replica = replica_labels(ours, levels=tuple(thresholds["means"]),  # type: ignore[arg-type]
+                             blur_sigma_px=float(calibration["blur_sigma_px"]),
+                             noise_sigma=float(thresholds["noise_sigma"]), relabel=relabel)
+    shifts = replica_shifts(ours, replica, voxel_size_um=voxel_size_um, tortuosity=tortuosity,
+                            diffusion=diffusion)
+    return {"replica_window_voxels": int(ours.size),
+            **{f"replica_shift_{k}": v for k, v in shifts.items()}}
+
+
+def _with_replica_shift(record: dict[str, Any]) -> None:
+    """Add each replica shift in quadrature to its metric's uncertainty (in place)."""
+    for key in CONTACT_KEYS:
+        shift = record.get(f"replica_shift_{key}")
+        if shift is not None and record.get(f"{key}_uncertainty") is not None:
+            record[f"{key}_uncertainty"] = float(np.hypot(record[f"{key}_uncertainty"], shift))
+    tau, rel = record.get("tau_factor"), record.get("replica_shift_tau_factor")
+    if tau is not None and rel is not None and math.isfinite(tau):
+        record["tau_factor_uncertainty"] = float(np.hypot(record.get("tau_factor_se") or 0.0,
+                                                          tau * rel))
 
 
 def layer_metrics_file(
@@ -159,6 +246,8 @@ def layer_metrics_file(
     orientation: bool = True,
     tortuosity: bool = True,
     diffusion: Mapping[str, Any] | None = None,
+    thresholds_path: str | None = None,
+    segment_options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one segmented layer file, with the scan's identifiers, written as JSON.
 
@@ -170,6 +259,15 @@ def layer_metrics_file(
     sub-voxel AM occupancy), the fractions and the porosity are the partial-volume estimates
     (:func:`grey_level_record`); the label counts stay under ``<key>_labels``. Every headline
     fraction and contact value gets a ``<key>_uncertainty`` (standard uncertainty).
+
+    With the scan's thresholds record and `segment_options` (the config's ``segment`` keys:
+    ``labelling``, ``blur_aware`` and the keywords of
+    :func:`~tomopress.segment.labelling.segment_volume`) as well, a replica of the layer's
+    centred window is rendered from the labels with the scan's levels, blur and noise and
+    labelled the same way (:mod:`tomopress.segment.replica`): ``replica_shift_<key>`` is how far
+    that moves each label metric (:func:`replica_shifts`), and it is added in quadrature to the
+    metric's uncertainty (``tau_factor_uncertainty``: the tile standard error and the shift; the
+    AM share's shift goes through the partial-volume fractions).
 
     `diffusion`: keywords of :class:`tomopress.metrics.summary.DiffusionOptions` (the config's
     ``metrics.diffusion``).
@@ -211,14 +309,25 @@ def layer_metrics_file(
     if record.get("contact_area_fraction") is not None:
         record.update(contact_uncertainty(labels, voxel_size_um=voxel_size_um,
                                           tile_counts=tile_counts))
-    if crop_path is not None and calibration_path is not None:
+    calibration = None
+    if calibration_path is not None:
         with open(calibration_path) as fh:
             calibration = json.load(fh)
+    if calibration is not None and thresholds_path is not None and segment_options is not None:
+        with open(thresholds_path) as fh:
+            thresholds = json.load(fh)
+        record.update(_replica_record(labels, voxel_size_um=voxel_size_um, thresholds=thresholds,
+                                      calibration=calibration, segment_options=segment_options,
+                                      tortuosity=tortuosity, diffusion=diffusion))
+        _with_replica_shift(record)
+    if crop_path is not None and calibration is not None:
         grey = read_array_h5(crop_path, "volume")[0]
         occupancy = _am_occupancy(labels_path, labels)
         for key in PV_KEYS:
             record[f"{key}_labels"] = record.get(key)
-        record.update(grey_level_record(grey, occupancy, labels, calibration=calibration))
+        am_shift = record.get("replica_shift_volume_fraction_am")
+        record.update(grey_level_record(grey, occupancy, labels, calibration=calibration,
+                                        am_share_uncertainty=abs(am_shift or 0.0)))
         profiles = record["profiles"]
         for phase in ("void", "se", "am"):
             profiles[f"volume_fraction_{phase}_labels"] = profiles[f"volume_fraction_{phase}"]

@@ -56,6 +56,7 @@ def pv_fractions(
     levels: Mapping[str, float],
     level_uncertainty: Mapping[str, float],
     n_tiles_xy: int = 4,
+    am_share_uncertainty: float = 0.0,
 ) -> dict[str, Any]:
     """Partial-volume phase fractions of one layer crop, with uncertainties.
 
@@ -71,6 +72,9 @@ def pv_fractions(
         ``void``, ``se``, ``am`` levels and their standard uncertainties (cm⁻¹).
     n_tiles_xy : int
         The crop is cut into ``n_tiles_xy²`` lateral tiles for the standard errors.
+    am_share_uncertainty : float
+        Standard uncertainty of the mean AM share (from the segmentation, e.g. the replica's
+        shift), carried through the mixing equation into every fraction.
 
     Returns
     -------
@@ -125,6 +129,9 @@ def pv_fractions(
         if u > 0:
             shifted = fractions(whole_means, {**levels, key: levels[key] + u})
             cal_var += (shifted - whole) ** 2
+    if am_share_uncertainty > 0:
+        moved = (whole_means[0], whole_means[1] + float(am_share_uncertainty))
+        cal_var += (fractions(moved, levels) - whole) ** 2
     unc = np.sqrt(tile_se**2 + cal_var)
     void, se, am = (float(x) for x in whole)
     ratio = am / (am + se) if am + se > 0 else float("nan")

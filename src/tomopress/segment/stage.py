@@ -35,7 +35,7 @@ from tomopress.segment.levels import (
     multiotsu_thresholds,
     phase_mode_thresholds,
 )
-from tomopress.types import AM, SE, VOID, F32Array
+from tomopress.types import AM, SE, VOID, F32Array, LabelVolume
 
 __all__ = [
     "LEVEL_METHODS",
@@ -45,6 +45,7 @@ __all__ = [
     "thresholds_file",
     "theory_levels",
     "calibrate_file",
+    "label_crop",
     "segment_layer_file",
 ]
 
@@ -273,6 +274,91 @@ def calibrate_file(
     return record
 
 
+
+def _check_labelling(labelling: str) -> None:
+    if labelling not in SEGMENTERS:
+        raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
+
+
+def label_crop(
+    volume: np.ndarray,
+    thresholds: dict[str, Any],
+    *,
+    labelling: str = "watershed",
+    calibration: dict[str, Any] | None = None,
+    **labelling_options: Any,
+) -> tuple[LabelVolume, dict[str, np.ndarray], dict[str, Any], str]:
+    """Labels of one layer's grey levels, as :func:`segment_layer_file` makes them.
+
+    Parameters
+    ----------
+    volume : ndarray, shape (Z, Y, X)
+        Grey levels of the crop (cm⁻¹).
+    thresholds : dict
+        The scan's thresholds record (:func:`thresholds_file`).
+    labelling : str
+        ``"watershed"`` or ``"thresholds"``.
+    calibration : dict, optional
+        The scan's calibration record: SE and void are then decided against the predicted
+        blur of AM (:func:`tomopress.segment.blur_aware.blur_aware_labels`).
+    **labelling_options
+        Keywords of :func:`~tomopress.segment.labelling.segment_volume`.
+
+    Returns
+    -------
+    labels : ndarray of uint8
+    extra : dict
+        Datasets written beside the labels (``am_occupancy`` with blur-aware labels).
+    blur_attrs : dict
+        The blur-aware step's record (empty without it).
+    method : str
+        ``<level method>+<labelling>[+blur_aware]``.
+    """
+    _check_labelling(labelling)
+    th = thresholds
+    means = tuple(th["means"])
+    if labelling == "thresholds":
+        # midway thresholds of the record (multi-Otsu's own for method multiotsu)
+        low, high = th["low"], th["high"]
+        mid = 0.5 * (low + high)
+        means = (2 * low - mid, mid, 2 * high - mid)
+    denoised = np.empty(volume.shape, np.float32) if calibration is not None else None
+    labels = segment_volume(
+        volume,
+        means=means,  # type: ignore[arg-type]
+        method=labelling,
+        denoiser=th["denoiser"],
+        noise_sigma=th["noise_sigma"],
+        median_size_px=th["median_size_px"],
+        nlm_h_factor=th["nlm_h_factor"],
+        nlm_patch_distance_px=th["nlm_patch_distance_px"],
+        denoised_out=denoised,
+        **labelling_options,
+    )
+    method = f"{th['method']}+{labelling}"
+    extra: dict[str, np.ndarray] = {}
+    blur_attrs: dict[str, Any] = {}
+    if calibration is not None and np.mean(labels == AM) < MIN_AM_SHARE:
+        log.info("%.2g %% AM, no AM blur to take out: first labels kept",
+                 100 * np.mean(labels == AM))
+    elif calibration is not None:
+        lev = calibration["levels_per_cm"]
+        labels, occupancy, info = blur_aware_labels(
+            denoised, labels == AM, levels=(lev["void"], lev["se"], lev["am"]),
+            mean_grey=float(np.mean(volume, dtype=np.float64)), noise_sigma=th["noise_sigma"],
+            denoise_options={"method": th["denoiser"], "median_size_px": th["median_size_px"],
+                             "nlm_h_factor": th["nlm_h_factor"],
+                             "nlm_patch_distance_px": th["nlm_patch_distance_px"]},
+            fallback_blur_sigma_px=calibration["blur_sigma_denoised_px"])
+        del denoised
+        extra["am_occupancy"] = np.rint(occupancy * 255).astype(np.uint8)
+        method += "+blur_aware"
+        blur_attrs = {"am_offset_px": info["am_offset_px"],
+                      "attenuation_balanced": info["balanced"],
+                      "am_edge_blur_sigma_px": info["am_edge_blur_sigma_px"],
+                      "blur_sigma_applied_px": info["blur_sigma_px"]}
+    return labels, extra, blur_attrs, method
+
 def segment_layer_file(
     crop_path: str,
     thresholds_path: str,
@@ -307,55 +393,18 @@ def segment_layer_file(
     """
     from tomopress.io.h5store import provenance, read_array_h5, write_array_h5
 
-    if labelling not in SEGMENTERS:
-        raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
+    _check_labelling(labelling)
     volume, attrs = read_array_h5(crop_path, "volume")
     with open(thresholds_path) as fh:
         th = json.load(fh)
-    means = tuple(th["means"])
-    if labelling == "thresholds":
-        # midway thresholds of the record (multi-Otsu's own for method multiotsu)
-        low, high = th["low"], th["high"]
-        mid = 0.5 * (low + high)
-        means = (2 * low - mid, mid, 2 * high - mid)
-    denoised = np.empty(volume.shape, np.float32) if calibration_path is not None else None
-    labels = segment_volume(
-        volume,
-        means=means,  # type: ignore[arg-type]
-        method=labelling,
-        denoiser=th["denoiser"],
-        noise_sigma=th["noise_sigma"],
-        median_size_px=th["median_size_px"],
-        nlm_h_factor=th["nlm_h_factor"],
-        nlm_patch_distance_px=th["nlm_patch_distance_px"],
-        denoised_out=denoised,
-        **labelling_options,
-    )
-    method = f"{th['method']}+{labelling}"
-    extra: dict[str, np.ndarray] = {}
-    blur_attrs: dict[str, Any] = {}
-    if calibration_path is not None and np.mean(labels == AM) < MIN_AM_SHARE:
-        log.info("%s: %.2g %% AM, no AM blur to take out: first labels kept", crop_path,
-                 100 * np.mean(labels == AM))
-    elif calibration_path is not None:
+    calibration = None
+    if calibration_path is not None:
         with open(calibration_path) as fh:
-            cal = json.load(fh)
-        lev = cal["levels_per_cm"]
-        labels, occupancy, info = blur_aware_labels(
-            denoised, labels == AM, levels=(lev["void"], lev["se"], lev["am"]),
-            mean_grey=float(np.mean(volume, dtype=np.float64)), noise_sigma=th["noise_sigma"],
-            denoise_options={"method": th["denoiser"], "median_size_px": th["median_size_px"],
-                             "nlm_h_factor": th["nlm_h_factor"],
-                             "nlm_patch_distance_px": th["nlm_patch_distance_px"]},
-            fallback_blur_sigma_px=cal["blur_sigma_denoised_px"])
-        del denoised
-        extra["am_occupancy"] = np.rint(occupancy * 255).astype(np.uint8)
-        method += "+blur_aware"
-        blur_attrs = {"am_offset_px": info["am_offset_px"],
-                      "attenuation_balanced": info["balanced"],
-                      "am_edge_blur_sigma_px": info["am_edge_blur_sigma_px"],
-                      "blur_sigma_applied_px": info["blur_sigma_px"],
-                      "calibration_reference": cal["reference"]}
+            calibration = json.load(fh)
+    labels, extra, blur_attrs, method = label_crop(volume, th, labelling=labelling,
+                                                   calibration=calibration, **labelling_options)
+    if calibration is not None and blur_attrs:
+        blur_attrs["calibration_reference"] = calibration["reference"]
     write_array_h5(
         out_path,
         {"labels": labels, **extra},

@@ -451,8 +451,9 @@ def summarize_scores(scores: Sequence[Mapping[str, Mapping[str, Any]]],
     -------
     dict
         Per ``Target.name``: ``n_scored`` (cells with a truth), ``n_passed``, ``n_failed``,
-        ``mean_error`` (the bias), ``max_abs_error`` (None when nothing was measured) and
-        ``tolerance``.
+        ``mean_error`` (the bias), ``max_abs_error`` (None when nothing was measured),
+        ``tolerance``, and ``n_with_uncertainty`` with ``n_within_2_uncertainties`` (cells whose
+        error is at most twice their stated standard uncertainty: is the error bar honest?).
 
     Examples
     --------
@@ -461,11 +462,18 @@ def summarize_scores(scores: Sequence[Mapping[str, Mapping[str, Any]]],
     >>> d = summarize_scores(s)["composite_porosity"]
     >>> d["n_scored"], d["n_passed"], round(d["max_abs_error"], 6)
     (2, 1, 0.02)
+    >>> s = [score_layers({"composite": {"porosity": p, "porosity_uncertainty": 0.008}},
+    ...                   {"composite": {"porosity": 0.3}}) for p in (0.305, 0.28)]
+    >>> d = summarize_scores(s)["composite_porosity"]
+    >>> d["n_with_uncertainty"], d["n_within_2_uncertainties"]
+    (2, 1)
     """
     out: dict[str, dict[str, Any]] = {}
     for tg in targets:
         cells = [s[tg.name] for s in scores if tg.name in s and s[tg.name]["passed"] is not None]
         errors = [c["error"] for c in cells if c["error"] is not None]
+        ratios = [abs(c["error_over_uncertainty"]) for c in cells
+                  if c.get("error_over_uncertainty") is not None]
         out[tg.name] = {
             "n_scored": len(cells),
             "n_passed": sum(bool(c["passed"]) for c in cells),
@@ -474,5 +482,7 @@ def summarize_scores(scores: Sequence[Mapping[str, Mapping[str, Any]]],
             "max_abs_error": float(np.max(np.abs(errors))) if errors else None,
             "tolerance": tg.tolerance,
             "relative": tg.relative,
+            "n_with_uncertainty": len(ratios),
+            "n_within_2_uncertainties": sum(r <= 2 for r in ratios),
         }
     return out

@@ -133,12 +133,18 @@ METRICS_SCHEMA = pa.schema(
         _col("volume_fraction_am", _F, "active-material fraction (sub-voxel AM where calibrated)", nullable=False, unit="1"),
         _col("porosity", _F, "porosity (= volume_fraction_void)", nullable=False, unit="1"),
         _col("am_solid_ratio", _F, "φ_AM / (φ_AM + φ_SE); drifts if segmentation biases", unit="1"),
-        *(_col(f"{k}_uncertainty", _F, f"standard uncertainty of {k} (tiles and calibration)", unit="1")
+        *(_col(f"{k}_uncertainty", _F, f"standard uncertainty of {k} (tiles, calibration and the AM share's replica shift)", unit="1")
           for k in ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "porosity",
                     "am_solid_ratio")),
         *(_col(f"{k}_labels", _F, f"{k} counted on the labels", unit="1")
           for k in ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "porosity",
                     "am_solid_ratio")),
+        _col("replica_window_voxels", _I, "voxels of the centred window re-simulated from the labels (metrics.replica)"),
+        *(_col(f"replica_shift_{k}", _F, f"{k} of the replica minus {k} of the labels, same window: the segmentation's bias at the scan's blur and noise, added to the uncertainty", unit="1")
+          for k in ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am",
+                    "contact_area_fraction", "contact_fraction_z", "contact_fraction_xy",
+                    "contact_anisotropy_R")),
+        _col("replica_shift_tau_factor", _F, "tau_factor of the replica over that of the labels, minus 1 (same window)", unit="1"),
         _col("voids_below_resolution", pa.bool_(), "the labels resolve less than half of the void the grey levels hold"),
         _col("calibration_reference", _S, "grey levels used: theory (composition, unless the AM cores refute it beyond 3 standard errors) or in_scan"),
         _col("pv_n_tiles", _I, "lateral tiles behind the partial-volume standard errors"),
@@ -156,7 +162,7 @@ METRICS_SCHEMA = pa.schema(
         _col("contact_fraction_z", _F, "AM|SE share of AM face pairs along z", unit="1"),
         _col("contact_fraction_xy", _F, "AM|SE share of AM face pairs along x and y", unit="1"),
         _col("contact_anisotropy_R", _F, "R = f_z / f_xy (1 for isotropic contact)", unit="1"),
-        *(_col(f"{k}_uncertainty", _F, f"standard error of {k} over 2 x 2 lateral tiles", unit="1")
+        *(_col(f"{k}_uncertainty", _F, f"standard uncertainty of {k}: standard error over 2 x 2 lateral tiles and the replica's shift, in quadrature", unit="1")
           for k in ("contact_area_fraction", "contact_fraction_z", "contact_fraction_xy",
                     "contact_anisotropy_R")),
         _col("fabric_A_z_am_se", _F, "fabric index N_zz − ½(N_xx+N_yy), AM|SE", unit="1"),
@@ -218,6 +224,7 @@ METRICS_SCHEMA = pa.schema(
         _col("epsilon_se_percolating", _F, "volume fraction of the through-connected SE (porespy's effective porosity)", unit="1"),
         _col("tau_factor", _F, "tortuosity factor τ_f = ε D / D_eff, convention in tau_factor_boundary/_porosity; whole crop or ratio of tile means (diffusion_method)", unit="1"),
         _col("tau_factor_se", _F, "tortuosity factor: standard error from the tile scatter (0 when solved whole)", unit="1"),
+        _col("tau_factor_uncertainty", _F, "standard uncertainty of tau_factor: tau_factor_se and the replica's shift in quadrature (null without a replica)", unit="1"),
         _col("tau_factor_wall_factor", _F, "factor taking the D_eff of periodic tiles to the crop's no-flux sides (1 when solved whole)", unit="1"),
         _col("tau_factor_tile_std", _F, "tortuosity factor: s.d. over diffusion tiles (null when solved whole or a tile does not percolate)", unit="1"),
         _col("tau_factor_boundary", _S, "Dirichlet planes: layers (first/last voxel centres, porespy) or faces (half a voxel outside, taufactor)"),

@@ -68,3 +68,21 @@ def test_profiles_average_to_the_layer_value():
     prof = pv_profiles_z(grey, am_share, labels, levels=LEVELS)
     layer = pv_fractions(grey, am_share, labels, levels=LEVELS, level_uncertainty={})
     assert np.mean(prof["volume_fraction_void"]) == pytest.approx(layer["porosity"])
+
+
+def test_am_share_uncertainty_goes_through_the_mixing_equation():
+    """An uncertainty u of the AM share moves SE by -u (µ_AM - µ_void) / (µ_SE - µ_void) and the
+    void by the rest (analytic derivatives of the mixing equation), in quadrature."""
+    grey, am_share, _ = _phantom()
+    labels = np.ones(grey.shape, np.uint8)
+    none = {"void": 0, "se": 0, "am": 0}
+    base = pv_fractions(grey, am_share, labels, levels=LEVELS, level_uncertainty=none)
+    u = 0.006
+    out = pv_fractions(grey, am_share, labels, levels=LEVELS, level_uncertainty=none,
+                       am_share_uncertainty=u)
+    d_se = u * (LEVELS["am"] - LEVELS["void"]) / (LEVELS["se"] - LEVELS["void"])
+    expect = {"volume_fraction_am": u, "volume_fraction_se": d_se, "porosity": d_se - u}
+    for key, d in expect.items():
+        assert out[f"{key}_uncertainty"] == pytest.approx(
+            np.hypot(base[f"{key}_uncertainty"], d), rel=1e-9), key
+    assert out["porosity"] == base["porosity"]  # the estimate itself does not move

@@ -168,9 +168,10 @@ def volume_fractions_figure(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
-#: printed on the contact panels: their error bars are the spread over tiles only
-RESOLUTION_NOTE = ("error bars: spread over tiles only;\nresolution bias not included "
-                   "(see caption)")
+#: printed on the contact panels: their error bars (tiles and the replica's shift) do not
+#: hold the gaps thinner than the blur, which the labels and the replica both lack
+RESOLUTION_NOTE = ("error bars: tiles + replica, a lower bound;\ngaps below the blur not "
+                   "included (see caption)")
 
 
 def _resolution_note(ax: Axes) -> None:

@@ -33,7 +33,7 @@ from scipy import ndimage
 
 from tomopress.types import AM, OUTSIDE, F32Array, LabelVolume
 
-__all__ = ["fbp_noise", "render_labels", "replica_window", "replica_labels"]
+__all__ = ["fbp_noise", "render_labels", "replica_labels", "replica_window"]
 
 #: x-y side of the window the replica is made on (voxels): the validation matrix's crops are
 #: 96 voxels wide, and the shift is an intensive quantity

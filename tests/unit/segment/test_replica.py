@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from scipy import special
@@ -12,7 +14,7 @@ LEVELS = (0.0, 21.0, 80.0)  # void, LGPS, NCM at 20 keV (1/cm)
 def _power_by_radius(noise: np.ndarray, edges: list[float]) -> list[float]:
     power = np.mean(np.abs(np.fft.fft2(noise, axes=(1, 2))) ** 2, axis=0)
     k = np.hypot(np.fft.fftfreq(noise.shape[1])[:, None], np.fft.fftfreq(noise.shape[2])[None, :])
-    return [float(power[(k >= a) & (k < b)].mean()) for a, b in zip(edges[:-1], edges[1:])]
+    return [float(power[(k >= a) & (k < b)].mean()) for a, b in itertools.pairwise(edges)]
 
 
 def test_fbp_noise_has_the_ramp_spectrum_of_filtered_back_projection():

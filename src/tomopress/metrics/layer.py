@@ -154,7 +154,6 @@ def grey_level_record(grey: np.ndarray, am_occupancy: np.ndarray, labels: LabelV
     return pv
 
 
-
 def replica_shifts(
     labels: LabelVolume,
     replica: LabelVolume,

@@ -274,7 +274,6 @@ def calibrate_file(
     return record
 
 
-
 def _check_labelling(labelling: str) -> None:
     if labelling not in SEGMENTERS:
         raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
@@ -359,6 +358,7 @@ def label_crop(
                       "blur_sigma_applied_px": info["blur_sigma_px"]}
     return labels, extra, blur_attrs, method
 
+
 def segment_layer_file(
     crop_path: str,
     thresholds_path: str,
@@ -393,7 +393,7 @@ def segment_layer_file(
     """
     from tomopress.io.h5store import provenance, read_array_h5, write_array_h5
 
-    _check_labelling(labelling)
+    _check_labelling(labelling)  # before reading a crop of GBs (label_crop checks again)
     volume, attrs = read_array_h5(crop_path, "volume")
     with open(thresholds_path) as fh:
         th = json.load(fh)

@@ -115,6 +115,12 @@ SIZES: dict[str, dict[str, Any]] = {
 BLURS_PX = (0.4, 0.8, 1.2)
 I0_COUNTS = (2000.0, 20000.0)
 MORPHS = ("thin_equatorial", "subresolution_separator")
+#: equatorial voids wider than thin_equatorial's 0.6 µm, to check f_c against the contact
+#: probe's gap resolution (``--morphologies equatorial_1.2um,equatorial_2.5um``; not in the
+#: default matrix)
+PROBE_CHECK_MORPHOLOGIES = {f"equatorial_{w:g}um": {"equator_shell_um": w, "equator_weight_scale": 3.0}
+                            for w in (1.2, 2.5)}
+ALL_MORPHOLOGIES = {**MORPHOLOGIES, **PROBE_CHECK_MORPHOLOGIES}
 PRESSURES_MPA = (6.0, 100.0)
 RING_GAIN_RANGE = (0.01, 0.05)
 DRIFT_RANGE = (-0.03, 0.03)
@@ -173,7 +179,7 @@ class Cell:
             **SIZES[self.size], fine_factor=self.fine_factor, blur_sigma_px=self.blur_sigma_px,
             i0_counts=self.i0_counts, ring_gain_error=float(rng.uniform(*RING_GAIN_RANGE)),
             drift_total=float(rng.uniform(*DRIFT_RANGE)),
-            microstructure_seed=self.microstructure_seed, **MORPHOLOGIES[self.morphology])
+            microstructure_seed=self.microstructure_seed, **ALL_MORPHOLOGIES[self.morphology])
 
 
 def matrix_cells(*, seed_set: str, morphologies, blurs, i0s, pressures, size: str,
@@ -451,7 +457,8 @@ def score_scan(measured: dict, truth: dict, *, results: Path, scan_id: str,
 _REPORTED = ("porosity", "volume_fraction_void", "volume_fraction_se", "volume_fraction_am",
              "contact_area_fraction", "contact_fraction_xy", "contact_fraction_z",
              "contact_anisotropy_R", "tau_factor", "z_start_row", "z_stop_row",
-             "threshold_low_per_cm", "threshold_high_per_cm", "segmentation_method")
+             "threshold_low_per_cm", "threshold_high_per_cm", "segmentation_method",
+             "contact_gap_resolution_um", "contact_film_resolution_um")
 
 
 def trends(records: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:
@@ -486,7 +493,43 @@ def summary(records: list[dict[str, Any]], trend_list: list[dict[str, Any]]) -> 
         "targets": summarize_scores([r["errors"] for r in ok]),
         "trends": trend_summary,
         "blur": blur_summary(ok),
+        "contact_probe": contact_probe_summary(ok),
     }
+
+
+def contact_probe_summary(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The contact probe's resolutions, and whether they explain the f_c errors.
+
+    For morphologies with gaps of known thickness at the AM surface (``equator_shell_um``),
+    `n_gaps_below_resolution` counts the cells whose probe says those gaps read as contact, and
+    `n_fc_over_read` the cells whose f_c reads more than its target too high.
+    """
+    rows = [(r, r["measured"].get("composite", {})) for r in records]
+    rows = [(r, m) for r, m in rows if m.get("contact_gap_resolution_um") is not None
+            or m.get("contact_film_resolution_um") is not None]
+    if not rows:
+        return None
+    out: dict[str, Any] = {"n_scored": len(rows)}
+    for kind in ("gap", "film"):
+        v = [m.get(f"contact_{kind}_resolution_um") for _, m in rows]
+        done = np.array([x for x in v if x is not None], float)
+        out[f"{kind}_resolution_um"] = {
+            "min": float(done.min()) if done.size else None,
+            "median": float(np.median(done)) if done.size else None,
+            "max": float(done.max()) if done.size else None,
+            "n_unresolved": sum(x is None for x in v)}
+    shelled = [(r, m) for r, m in rows if (r.get("morphology_params") or {}).get("equator_shell_um")]
+    if shelled:
+        fc = [r["errors"]["composite_contact_area_fraction"] for r, _ in shelled]
+        out["gaps_of_known_thickness"] = {
+            "n_cells": len(shelled),
+            "n_gaps_below_resolution": sum(
+                m.get("contact_gap_resolution_um") is None
+                or m["contact_gap_resolution_um"] > r["morphology_params"]["equator_shell_um"]
+                for r, m in shelled),
+            "n_fc_over_read": sum(e["error"] is not None and e["error"] > e["tolerance"]
+                                  for e in fc)}
+    return out
 
 
 def blur_summary(records: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -548,7 +591,7 @@ def run_matrix(args: argparse.Namespace, cells: list[Cell]) -> dict[str, Any]:
         rec = {
             "scan_id": c.cell_id, "series": c.series, "seed_set": c.seed_set,
             "pressure_mpa": c.pressure_mpa, "morphology": c.morphology,
-            "morphology_params": MORPHOLOGIES[c.morphology], "size": c.size,
+            "morphology_params": ALL_MORPHOLOGIES[c.morphology], "size": c.size,
             "detector_rows_cols": [p.n_rows, p.n_cols], "n_angles": p.n_angles,
             "fine_factor": p.fine_factor,
             "acquisition": {"blur_sigma_px": p.blur_sigma_px, "i0_counts": p.i0_counts,
@@ -709,6 +752,19 @@ def print_table(result: dict[str, Any]) -> None:
               f"|error| {blur['median_abs_error_px']:.2f}, worst {blur['max_abs_error_px']:.2f}; "
               f"{blur['n_within_0p1_px']}/{blur['n_scored']} within 0.1 px, "
               f"{blur['n_within_2_stderr']}/{blur['n_with_stderr']} within 2 standard errors")
+    probe = summ.get("contact_probe")
+    if probe:
+        span = {k: probe[f"{k}_resolution_um"] for k in ("gap", "film")}
+        print("  contact probe (µm): " + "; ".join(
+            f"{k} resolution {v['min']:.2f}-{v['max']:.2f} (median {v['median']:.2f}), "
+            f"{v['n_unresolved']} unresolved" if v["median"] is not None
+            else f"{k} unresolved in {v['n_unresolved']}"
+            for k, v in span.items()))
+        known = probe.get("gaps_of_known_thickness")
+        if known:
+            print(f"  gaps of known thickness: below the probe's resolution in "
+                  f"{known['n_gaps_below_resolution']}/{known['n_cells']} cells; f_c over-read "
+                  f"beyond its target in {known['n_fc_over_read']}/{known['n_cells']}")
     print(f"seconds: {json.dumps(result['seconds'])}")
 
 
@@ -739,9 +795,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--keep-results", action="store_true",
                     help="reuse the workflow's results of the last run (default: recompute)")
     args = ap.parse_args(argv)
-    unknown = set(args.morphologies) - set(MORPHOLOGIES)
+    unknown = set(args.morphologies) - set(ALL_MORPHOLOGIES)
     if unknown:
-        ap.error(f"unknown morphologies {sorted(unknown)}; choose from {sorted(MORPHOLOGIES)}")
+        ap.error(f"unknown morphologies {sorted(unknown)}; choose from {sorted(ALL_MORPHOLOGIES)}")
     if args.out is None:
         name = "fidelity_independent" if args.independent else (
             "fidelity_quick" if args.quick else

@@ -14,7 +14,7 @@ A BL20XU scan is 1800 projections of 2048 x 2048 uint16 (15 GB). This benchmark
    slabs, 1024 x 1024 crops, ring window 21) twice:
 
    - **band**: the sheet's ``recon_rows`` is the band; every stage through metrics and the
-     tables (target: 10 minutes, every job below 4 GB);
+     scan's contact probe (target: 10 minutes, every job below 4 GB);
    - **full**: ``recon_rows`` is every row; flat-field, reconstruction and the volume
      (target: 30 minutes, every job below 8 GB);
 
@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> dict:
           flush=True)
 
     runs = {"band": (f"{band_start}:{band_start + args.band_rows}",
-                     [f"{SCAN_ID}/metrics/composite.json", f"{SCAN_ID}/metrics/separator.json"])}
+                     [f"{SCAN_ID}/metrics/composite.json", f"{SCAN_ID}/metrics/separator.json",
+                      f"{SCAN_ID}/segment/contact_probe.json"])}
     if not args.skip_full:
         runs["full"] = (f"0:{args.n_rows}", [f"{SCAN_ID}/volume.h5"])
     for name, (rows, targets) in runs.items():

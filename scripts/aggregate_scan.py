@@ -22,4 +22,5 @@ write_scan_tables(
     volume_path=snakemake.input.volume,
     flatfield=json.loads(snakemake.params.flatfield_json),
     benchmarks_dir=snakemake.params.benchmarks_dir,
+    contact_probe_path=snakemake.input.get("contact_probe") or None,
 )

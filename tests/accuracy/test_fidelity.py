@@ -160,6 +160,21 @@ def test_matrix_slice_blur_reference_is_the_simulated_blur(matrix_slice, cell):
     assert matrix_slice["summary"]["blur"]["n_scored"] == len(QUICK_CELLS)
 
 
+@pytest.mark.parametrize("cell", QUICK_CELLS, ids=_id)
+def test_matrix_slice_contact_note_warns_where_gaps_are_below_the_resolution(matrix_slice, cell):
+    """The quick cells hold 0.6 µm voids at the particle equators (the simulator's
+    ``equator_shell_um``) at 0.8 px blur: the contact probe must put them below the
+    resolution, and f_c does read high there against the fine-grid truth."""
+    rec = _cells(matrix_slice)[cell]
+    shell = rec["morphology_params"]["equator_shell_um"]
+    gap = rec["measured"]["composite"]["contact_gap_resolution_um"]
+    assert gap is not None and gap > shell
+    fc = rec["errors"]["composite_contact_area_fraction"]
+    assert fc["error"] > fc["tolerance"]  # the f_c that the note explains does read high
+    known = matrix_slice["summary"]["contact_probe"]["gaps_of_known_thickness"]
+    assert known["n_gaps_below_resolution"] == known["n_cells"] == len(QUICK_CELLS)
+
+
 # ------------------------------------------------------------------ independent phantom
 def test_independent_phantom_runs_and_its_geometry_matches(independent):
     """The pipeline runs on the other simulator's scan and its AM lands on the true AM

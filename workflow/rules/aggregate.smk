@@ -15,6 +15,8 @@ rule aggregate_scan:
         thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
         calibration=f"{RESULTS}/{{scan}}/calibration.json",
         volume=f"{RESULTS}/{{scan}}/volume.h5",
+        contact_probe=(f"{RESULTS}/{{scan}}/segment/contact_probe.json"
+                       if config["metrics"]["contact_probe"] else []),
     output:
         **{name: f"{RESULTS}/{{scan}}/tables/{name}.parquet" for name in SCAN_TABLE_NAMES},
     log:

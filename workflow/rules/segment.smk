@@ -88,3 +88,29 @@ rule segment:
         options=LABELLING_OPTIONS,
     script:
         "../../scripts/segment.py"
+
+
+rule contact_probe:
+    input:
+        thresholds=f"{RESULTS}/{{scan}}/segment/thresholds.json",
+        calibration=f"{RESULTS}/{{scan}}/calibration.json",
+    output:
+        f"{RESULTS}/{{scan}}/segment/contact_probe.json",
+    log:
+        f"{RESULTS}/logs/contact_probe/{{scan}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/contact_probe/{{scan}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    # a per-scan job read only by aggregate_scan: it runs beside the metrics jobs, off the
+    # band's longest path
+    priority: -5
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        segment_options={**LABELLING_OPTIONS, "blur_aware": config["segment"]["blur_aware"],
+                         "n_threads": 1},
+    script:
+        "../../scripts/contact_probe.py"

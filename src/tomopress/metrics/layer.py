@@ -18,8 +18,15 @@ from tomopress.metrics.partial_volume import pv_fractions, pv_profiles_z
 from tomopress.metrics.summary import FAMILIES, _absent_phase_reasons, summary_metrics
 from tomopress.types import AM, VOID, LabelVolume
 
-__all__ = ["layer_metrics", "orientation_record", "contact_uncertainty", "contact_tiles",
-           "grey_level_record", "replica_shifts", "layer_metrics_file"]
+__all__ = [
+    "contact_tiles",
+    "contact_uncertainty",
+    "grey_level_record",
+    "layer_metrics",
+    "layer_metrics_file",
+    "orientation_record",
+    "replica_shifts",
+]
 
 #: label-based values kept under ``<key>_labels`` when the grey-level estimate takes the key
 PV_KEYS = ("volume_fraction_void", "volume_fraction_se", "volume_fraction_am", "porosity",
@@ -200,21 +207,14 @@ def _replica_record(labels: LabelVolume, *, voxel_size_um: float, thresholds: di
                     tortuosity: bool, diffusion: Mapping[str, Any] | None) -> dict[str, Any]:
     """Shifts of the label metrics on a replica of the layer's centred window."""
     from tomopress.segment.replica import replica_labels, replica_window
-    from tomopress.segment.stage import label_crop
-
-    options = dict(segment_options)
-    labelling = options.pop("labelling", "watershed")
-    blur_aware = bool(options.pop("blur_aware", False))
-
-    def relabel(grey: np.ndarray) -> LabelVolume:
-        return label_crop(grey, thresholds, labelling=labelling,
-                          calibration=calibration if blur_aware else None, **options)[0]
+    from tomopress.segment.stage import relabeller
 
     window = replica_window(labels.shape)
     ours = labels[window]
     replica = replica_labels(ours, levels=tuple(thresholds["means"]),  # type: ignore[arg-type]
                              blur_sigma_px=float(calibration["blur_sigma_px"]),
-                             noise_sigma=float(thresholds["noise_sigma"]), relabel=relabel)
+                             noise_sigma=float(thresholds["noise_sigma"]),
+                             relabel=relabeller(thresholds, calibration, segment_options))
     shifts = replica_shifts(ours, replica, voxel_size_um=voxel_size_um, tortuosity=tortuosity,
                             diffusion=diffusion)
     return {"replica_window_voxels": int(ours.size),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -46,6 +47,7 @@ __all__ = [
     "theory_levels",
     "calibrate_file",
     "label_crop",
+    "relabeller",
     "segment_layer_file",
 ]
 
@@ -277,6 +279,30 @@ def calibrate_file(
 def _check_labelling(labelling: str) -> None:
     if labelling not in SEGMENTERS:
         raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
+
+
+
+def relabeller(thresholds: dict[str, Any], calibration: dict[str, Any] | None,
+               segment_options: Mapping[str, Any]) -> Callable[[np.ndarray], LabelVolume]:
+    """Grey levels -> labels, exactly as the scan's layers were labelled.
+
+    `segment_options` are the config's ``segment`` keys the workflow passes on (``labelling``,
+    ``blur_aware`` and the keywords of :func:`~tomopress.segment.labelling.segment_volume`);
+    `calibration` is needed only with ``blur_aware``. Used by the replica and the contact probe,
+    which must label their renderings the way the layers were.
+    """
+    options = dict(segment_options)
+    labelling = options.pop("labelling", "watershed")
+    blur_aware = bool(options.pop("blur_aware", False))
+    _check_labelling(labelling)
+    if blur_aware and calibration is None:
+        raise ValueError("blur-aware labels need the scan's calibration record")
+
+    def relabel(grey: np.ndarray) -> LabelVolume:
+        return label_crop(grey, thresholds, labelling=labelling,
+                          calibration=calibration if blur_aware else None, **options)[0]
+
+    return relabel
 
 
 def label_crop(

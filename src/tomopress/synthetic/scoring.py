@@ -382,7 +382,7 @@ def effective_blur_sigma_px(recon: np.ndarray, sharp: np.ndarray, *, margin_px: 
         # the continuous Gaussian's transfer function: a sampled kernel is too narrow below
         # a voxel (0.45 reads 0.52); the wrap-around stays in the margin while m >= 3 σ
         blurred = np.fft.irfftn(ndimage.fourier_gaussian(spectrum, sigma, n=sharp.shape[-1]),
-                                s=sharp.shape)[inner].ravel()
+                                s=sharp.shape, axes=(0, 1, 2))[inner].ravel()
         design = np.stack([np.ones_like(blurred), blurred], axis=1)
         coef = np.linalg.lstsq(design, target, rcond=None)[0]
         return coef, float(np.mean((design @ coef - target) ** 2))

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from tomopress import __version__
 from tomopress.io.atomic import atomic_path
 from tomopress.prep.axis import axis_columns
+from tomopress.segment.contact_probe import with_contact_probe
 from tomopress.tables.schemas import (
     METRICS_SCHEMA,
     SCAN_TABLE_NAMES,
@@ -367,8 +368,13 @@ def write_scan_tables(
     flatfield: Mapping[str, Any],
     benchmarks_dir: str,
     calibration_path: str | None = None,
+    contact_probe_path: str | None = None,
 ) -> dict[str, int]:
     """Write one scan's part of every table (keys of `out_paths` = table names); return row counts.
+
+    With the scan's contact probe (:func:`tomopress.segment.contact_probe.contact_probe_file`),
+    every layer that has a contact fraction gets its resolutions and note
+    (:func:`tomopress.segment.contact_probe.with_contact_probe`).
 
     Raises
     ------
@@ -382,8 +388,11 @@ def write_scan_tables(
         raise ValueError(f"out_paths must name the tables {sorted(SCAN_TABLE_NAMES)}, "
                          f"got {sorted(out_paths)}")
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCAN_TABLE_NAMES}
+    probe = json.loads(Path(contact_probe_path).read_text()) if contact_probe_path else None
     for path in metric_paths:
         record = json.loads(Path(path).read_text())
+        if probe is not None:
+            record = with_contact_probe(record, probe)
         if record.get("scan_id") != scan_id:
             raise ValueError(f"{path}: record of scan {record.get('scan_id')!r}, not {scan_id!r}")
         extra = sorted(k for k, v in record.items() if k not in METRICS_SCHEMA.names

@@ -43,6 +43,7 @@ __all__ = [
     "porosity_figure",
     "profiles_figure",
     "reconstruction_qc_figure",
+    "resolution_note",
     "save_png",
     "tortuosity_figure",
     "volume_fractions_figure",
@@ -174,10 +175,36 @@ RESOLUTION_NOTE = ("error bars: tiles + replica, a lower bound;\ngaps below the 
                    "included (see caption)")
 
 
-def _resolution_note(ax: Axes) -> None:
+def resolution_note(composite: pd.DataFrame) -> str:
+    """:data:`RESOLUTION_NOTE`, and the contact probe's gap and film resolutions where recorded.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"contact_gap_resolution_um": [0.9, 1.2],
+    ...                      "contact_film_resolution_um": [1.7, None]})
+    >>> resolution_note(rows).splitlines()[-1]
+    'probe: gaps < 0.90-1.20 µm read as contact, SE films < 1.70 µm as gaps'
+    """
+    spans = []
+    for kind in ("gap", "film"):
+        col = f"contact_{kind}_resolution_um"
+        v = composite[col].to_numpy(dtype=float) if col in composite else np.array([])
+        v = v[np.isfinite(v)]
+        lo, hi = (v.min(), v.max()) if v.size else (np.nan, np.nan)
+        spans.append("" if not v.size else f"{lo:.2f} µm" if np.isclose(lo, hi)
+                     else f"{lo:.2f}-{hi:.2f} µm")
+    if not any(spans):
+        return RESOLUTION_NOTE
+    gap, film = spans
+    said = [f"gaps < {gap} read as contact" if gap else "",
+            f"SE films < {film} as gaps" if film else ""]
+    return RESOLUTION_NOTE + "\nprobe: " + ", ".join(p for p in said if p)
+
+
+def _resolution_note(ax: Axes, composite: pd.DataFrame) -> None:
     # bottom right: contact rises with pressure, so that corner is usually empty
-    ax.text(0.98, 0.02, RESOLUTION_NOTE, transform=ax.transAxes, fontsize=7, color="0.35",
-            va="bottom", ha="right", multialignment="right")
+    ax.text(0.98, 0.02, resolution_note(composite), transform=ax.transAxes, fontsize=7,
+            color="0.35", va="bottom", ha="right", multialignment="right")
 
 
 def contact_fraction_figure(metrics: pd.DataFrame) -> Figure:
@@ -192,7 +219,7 @@ def contact_fraction_figure(metrics: pd.DataFrame) -> Figure:
            scale=100)
     ax_f.set_ylabel("contact-area fraction $f_c$ (%)")
     ax_f.set_title("AM|SE contact-area fraction")
-    _resolution_note(ax_f)
+    _resolution_note(ax_f, part)
     _trend(ax_a, part, "specific_contact_area_per_um", label="composite", color="C4", marker="D")
     ax_a.set_ylabel("specific contact area $a_c$ (µm$^{-1}$)")
     ax_a.set_title("AM|SE area per volume")
@@ -217,7 +244,7 @@ def anisotropy_figure(metrics: pd.DataFrame, orientation: pd.DataFrame) -> Figur
     axes[0].set_ylabel(r"$R = f_z / f_{xy}$")
     axes[0].set_title("Contact anisotropy (face pairs)")
     axes[0].legend()
-    _resolution_note(axes[0])
+    _resolution_note(axes[0], part)
     if has_u:
         cov = orientation[(orientation["layer"] == "composite")
                           & (orientation["interface"] == "am_se")]

@@ -40,10 +40,16 @@ def _record(scan, pressure, layer, **extra):
             "orientation": ORIENTATION, **extra}
 
 
-def _scan_inputs(root, scan, pressure, **extra):
+PROBE = {"thicknesses_px": [0.0, 1.0, 2.0, 4.0], "gap_resolution_px": 1.6,
+         "film_resolution_px": 3.2, "gap_unresolved": None, "film_unresolved": None}
+
+
+def _scan_inputs(root, scan, pressure, probe=None, **extra):
     """The files the aggregate_scan rule reads, for one small fake scan."""
     d = root / scan
     d.mkdir()
+    if probe is not None:
+        (d / "contact_probe.json").write_text(json.dumps(probe))
     metric_paths = []
     for layer in ("composite", "separator"):
         path = d / f"{layer}.json"
@@ -76,7 +82,8 @@ def _scan_inputs(root, scan, pressure, **extra):
         metric_paths, outs, scan_id=scan, sample="c", pressure_mpa=pressure, raw_path=str(raw),
         raw_format="dxchange", volume_path=str(d / "volume.h5"),
         flatfield={"average": "mean", "ring_method": "sorting", "ring_size": 5,
-                   "zinger_threshold": 0.3}, benchmarks_dir=str(root / "benchmarks"), **paths)
+                   "zinger_threshold": 0.3}, benchmarks_dir=str(root / "benchmarks"),
+        contact_probe_path=str(d / "contact_probe.json") if probe is not None else None, **paths)
     return outs, counts
 
 
@@ -85,7 +92,7 @@ def tables(tmp_path_factory):
     root = tmp_path_factory.mktemp("agg")
     path = {"tau_geo": 1.1, "tau_geo_lattice": 1.2, "tile_y0_vox": 0, "tile_x0_vox": 0,
             "outlet_y_vox": 3, "outlet_x_vox": 4, "path_length_um": 1.5}
-    hi, counts = _scan_inputs(root, "hi", 100.0, tortuosity_paths=[path, path])
+    hi, counts = _scan_inputs(root, "hi", 100.0, probe=PROBE, tortuosity_paths=[path, path])
     lo, _ = _scan_inputs(root, "lo", 6.0)
     outs = {name: str(root / "tables" / f"{name}.parquet") for name in SCAN_TABLE_NAMES}
     config = {"slab_rows": 24, "samples": "s.tsv"}
@@ -214,3 +221,20 @@ def test_calibration_columns_give_the_blur_and_its_fit_error_in_micrometres():
     assert cols["blur_sigma_uncertainty_um"] == pytest.approx(0.1)
     cols = _calibration_columns({**cal, "edge_fit": None}, {"voxel_size_um": 0.5})
     assert cols["blur_sigma_uncertainty_um"] is None
+
+
+def test_contact_probe_joins_every_layer_with_a_contact_fraction(tables):
+    """The scan's probe (in voxels) reaches each layer row in µm at the layer's voxel size, with
+    its sentence in the f_c note; a scan without a probe has nulls and no note."""
+    outs, *_ = tables
+    metrics = pd.read_parquet(outs["metrics"]).set_index(["scan_id", "layer"])
+    for layer in ("composite", "separator"):
+        row = metrics.loc[("hi", layer)]
+        assert row["contact_gap_resolution_um"] == pytest.approx(0.5 * 1.6)
+        assert row["contact_film_resolution_um"] == pytest.approx(0.5 * 3.2)
+        assert row["contact_probe_max_um"] == pytest.approx(2.0)
+        assert row["contact_area_fraction_note"] == (
+            "gaps thinner than 0.80 µm at AM read as contact; "
+            "SE films thinner than 1.60 µm read as gaps")
+        assert math.isnan(metrics.loc[("lo", layer), "contact_gap_resolution_um"])
+        assert not metrics.loc[("lo", layer), "contact_area_fraction_note"]

@@ -110,6 +110,18 @@ def test_contact_panels_say_their_error_bars_leave_out_the_resolution_bias():
         assert RESOLUTION_NOTE in [t.get_text() for t in ax.texts]
 
 
+def test_contact_panels_give_the_range_of_the_probed_resolutions():
+    tables = _tables()
+    metrics = tables["metrics"]
+    composite = metrics["layer"] == "composite"
+    metrics.loc[composite, "contact_gap_resolution_um"] = [0.8, 1.25, 0.95]
+    metrics.loc[composite, "contact_film_resolution_um"] = [1.6, np.nan, 1.6]
+    metrics.loc[~composite, "contact_gap_resolution_um"] = 9.0  # separator rows: not shown
+    texts = [t.get_text() for t in contact_fraction_figure(metrics).axes[0].texts]
+    assert any(t.endswith("probe: gaps < 0.80-1.25 µm read as contact, SE films < 1.60 µm as gaps")
+               for t in texts)
+
+
 def test_tortuosity_figure_waits_for_the_config():
     built, pending = wanted_figures({"orientation": True})
     assert built == list(ALWAYS) and pending == ["tortuosity"]

@@ -22,8 +22,10 @@ PRESSURES_MPA = (6, 100)
 #: per-scan rules from reconstruction on (flatfield is temp(): a re-run reconstruction makes
 #: its slabs again, see test_changed_centre_reruns_only_that_scan_from_centre_on)
 RECON_ON = {"center", "flatfield", "reconstruct", "volume", "crop_layers", "crop",
-            "segment_thresholds", "calibrate", "segment", "metrics", "aggregate_scan"}
-SEGMENT_ON = {"segment_thresholds", "calibrate", "segment", "metrics", "aggregate_scan"}
+            "segment_thresholds", "calibrate", "segment", "metrics", "contact_probe",
+            "aggregate_scan"}
+SEGMENT_ON = {"segment_thresholds", "calibrate", "segment", "metrics", "contact_probe",
+              "aggregate_scan"}
 
 
 def _rows(pressures):

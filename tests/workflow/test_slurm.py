@@ -31,7 +31,7 @@ EXIT_UNAVAILABLE = 3
 #: run stops at the metrics table, the one the test compares.
 GROUPS = ("simulate=raw", "inspect=raw", "volume=analysis", "crop_layers=analysis",
           "crop=analysis", "segment_thresholds=analysis", "calibrate=analysis", "segment=analysis",
-          "metrics=analysis", "aggregate_scan=analysis")
+          "metrics=analysis", "contact_probe=analysis", "aggregate_scan=analysis")
 #: segment's blocks are independent, so its labels do not depend on its threads: with one
 #: thread each, both scans' analysis groups share the 2-CPU test node instead of queueing
 SINGLE_THREADED = ("segment=1",)

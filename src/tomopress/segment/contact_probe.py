@@ -2,8 +2,9 @@
 
 Why. The contact-area fraction f_c counts the AM surface that the labels put next to SE. A void
 gap between AM and SE that is thinner than the scan resolves is labelled SE, so it reads as
-contact; an SE film between AM and a void that is too thin is lost to the void (or to the
-labeller's rim removal), so it reads as a gap. Neither can be seen in the labels afterwards
+contact; an SE film between AM and a void that is too thin is lost to the void (the watershed
+seeds SE only where the grey gradient is low, and a thin film lies inside the AM edge's
+gradient), so it reads as a gap. Neither can be seen in the labels afterwards
 (:mod:`tomopress.segment.replica` renders the labels, which no longer hold them). What can be
 measured is how thin they must be to be lost: render AM spheres wrapped in a void gap (then
 SE), and AM spheres wrapped in an SE film (then void), of known thicknesses, through the scan's

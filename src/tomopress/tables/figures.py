@@ -182,8 +182,8 @@ def resolution_note(composite: pd.DataFrame) -> str:
     --------
     >>> rows = pd.DataFrame({"contact_gap_resolution_um": [0.9, 1.2],
     ...                      "contact_film_resolution_um": [1.7, None]})
-    >>> resolution_note(rows).splitlines()[-1]
-    'probe: gaps < 0.90-1.20 µm read as contact, SE films < 1.70 µm as gaps'
+    >>> resolution_note(rows).splitlines()[-2:]
+    ['probe: gaps < 0.90-1.20 µm read as contact,', 'SE films < 1.70 µm as gaps']
     """
     spans = []
     for kind in ("gap", "film"):
@@ -198,7 +198,8 @@ def resolution_note(composite: pd.DataFrame) -> str:
     gap, film = spans
     said = [f"gaps < {gap} read as contact" if gap else "",
             f"SE films < {film} as gaps" if film else ""]
-    return RESOLUTION_NOTE + "\nprobe: " + ", ".join(p for p in said if p)
+    # one clause a line: the panel is narrow
+    return RESOLUTION_NOTE + "\nprobe: " + ",\n".join(p for p in said if p)
 
 
 def _resolution_note(ax: Axes, composite: pd.DataFrame) -> None:

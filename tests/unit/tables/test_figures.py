@@ -118,7 +118,7 @@ def test_contact_panels_give_the_range_of_the_probed_resolutions():
     metrics.loc[composite, "contact_film_resolution_um"] = [1.6, np.nan, 1.6]
     metrics.loc[~composite, "contact_gap_resolution_um"] = 9.0  # separator rows: not shown
     texts = [t.get_text() for t in contact_fraction_figure(metrics).axes[0].texts]
-    assert any(t.endswith("probe: gaps < 0.80-1.25 µm read as contact, SE films < 1.60 µm as gaps")
+    assert any(t.endswith("probe: gaps < 0.80-1.25 µm read as contact,\nSE films < 1.60 µm as gaps")
                for t in texts)
 
 

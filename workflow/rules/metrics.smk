@@ -22,11 +22,7 @@ rule metrics:
         pressure_mpa=sheet_value("pressure_mpa"),
         orientation=config["metrics"]["orientation"],
         tortuosity=config["metrics"]["tortuosity"],
-        # the replica is labelled as the layer was, on the job's one thread
-        segment_options=(
-            {**LABELLING_OPTIONS, "blur_aware": config["segment"]["blur_aware"], "n_threads": 1}
-            if config["metrics"]["replica"] else None
-        ),
+        segment_options=RELABEL_OPTIONS if config["metrics"]["replica"] else None,
         # the whole-crop solve may use at most half of the job's memory request
         diffusion=lambda wildcards, resources: {
             **config["metrics"]["diffusion"],

@@ -110,7 +110,6 @@ rule contact_probe:
         mem_mb=1000,
         runtime=10,
     params:
-        segment_options={**LABELLING_OPTIONS, "blur_aware": config["segment"]["blur_aware"],
-                         "n_threads": 1},
+        segment_options=RELABEL_OPTIONS,
     script:
         "../../scripts/contact_probe.py"

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 from scipy import ndimage, special
 
+from tomopress.metrics.interfaces import AXIS_DIRECTION, PAIR_NAMES, crofton_pair_counts
 from tomopress.segment.replica import fbp_noise
-from tomopress.types import AM, SE, VOID, F32Array, LabelVolume
+from tomopress.types import F32Array, LabelVolume
 
 __all__ = [
     "CONTACT_PROBE_THICKNESSES_PX",
@@ -124,20 +125,18 @@ def shell_phantom(
 def surface_contact_share(labels: LabelVolume) -> float:
     """Share of the AM voxel faces that touch SE among those that touch SE or void.
 
+    The face-neighbour pairs along z, y and x pooled (the pair counts of
+    :func:`tomopress.metrics.interfaces.crofton_pair_counts`); NaN without AM faces.
+
     Examples
     --------
     >>> lab = np.array([[[2, 1, 0], [2, 0, 0]]], np.uint8)
     >>> surface_contact_share(lab)
     0.5
     """
-    lab = np.asarray(labels)
-    to_se = to_void = 0
-    for axis in range(lab.ndim):
-        a = np.moveaxis(lab, axis, 0)
-        for first, second in ((a[:-1], a[1:]), (a[1:], a[:-1])):
-            am = first == AM
-            to_se += int(np.count_nonzero(am & (second == SE)))
-            to_void += int(np.count_nonzero(am & (second == VOID)))
+    faces = list(AXIS_DIRECTION.values())
+    counts = crofton_pair_counts(labels, directions=faces).counts[faces].sum(axis=0)
+    to_se, to_void = int(counts[PAIR_NAMES.index("am_se")]), int(counts[PAIR_NAMES.index("am_void")])
     return to_se / (to_se + to_void) if to_se + to_void else float("nan")
 
 

@@ -281,7 +281,6 @@ def _check_labelling(labelling: str) -> None:
         raise ValueError(f"unknown labelling {labelling!r}; valid choices are {', '.join(SEGMENTERS)}")
 
 
-
 def relabeller(thresholds: dict[str, Any], calibration: dict[str, Any] | None,
                segment_options: Mapping[str, Any]) -> Callable[[np.ndarray], LabelVolume]:
     """Grey levels -> labels, exactly as the scan's layers were labelled.
@@ -294,7 +293,6 @@ def relabeller(thresholds: dict[str, Any], calibration: dict[str, Any] | None,
     options = dict(segment_options)
     labelling = options.pop("labelling", "watershed")
     blur_aware = bool(options.pop("blur_aware", False))
-    _check_labelling(labelling)
     if blur_aware and calibration is None:
         raise ValueError("blur-aware labels need the scan's calibration record")
 

@@ -49,6 +49,7 @@ bench: setup  ## speed, accuracy and memory benchmarks (full size; minutes)
 	$(BIN)/python benchmarks/dry_run.py
 	$(BIN)/python benchmarks/fidelity.py
 	$(BIN)/python benchmarks/fidelity.py --independent
+	$(BIN)/python benchmarks/contact_signal.py
 
 bench-full: setup  ## a full-size 1800 x 2048 x 2048 scan through the workflow (~25 min on 2 cores, 50 GB in .bench-full/)
 	$(BIN)/python benchmarks/full_scan.py

@@ -102,3 +102,41 @@ def test_metrics_benchmark_times_every_family_and_validates_the_phantoms(tmp_pat
     assert {"fractions", "contact", "tortuosity", "diffusion", "connectivity"} <= families
     assert all(row["seconds"] >= 0 for row in result["timing"]["families"])
     assert 0 < result["timing"]["child_peak_rss_gb"] < 4
+
+
+def test_contact_signal_normals_profiles_and_separation_match_analytic_values():
+    import numpy as np
+    from scipy.special import ndtr
+
+    bench = _load("contact_signal")
+    # a ball of radius 9 in SE: the elements' normals point away from its centre
+    grid = np.indices((32, 32, 32)).astype(float) - 15.5
+    radius = np.sqrt((grid ** 2).sum(0))
+    labels = np.where(radius < 9.0, bench.AM, bench.SE).astype(np.uint8)
+    idx, normal, signed = bench.surface_elements(labels)
+    radial = (idx - 15.5) / np.linalg.norm(idx - 15.5, axis=1, keepdims=True)
+    assert np.median(np.sum(normal * radial, axis=1)) > 0.995
+    assert np.all(np.abs(signed - 0.5) < 1.0)
+    # a planar AM|SE edge between voxels 15 and 16 blurred by 1 voxel: the samples fall midway
+    # between voxel centres, so trilinear sampling gives the mean of the error function half a
+    # voxel either side of each offset
+    x = np.arange(32) - 15.5
+    grey = np.broadcast_to(80.0 - 60.0 * ndtr(x / 1.0), (16, 16, 32)).copy()
+    edge = np.broadcast_to(np.where(x < 0, bench.AM, bench.SE), (16, 16, 32)).astype(np.uint8)
+    idx, normal, signed = bench.surface_elements(edge)
+    prof = bench.normal_profiles(grey, idx, normal, signed, bench.OFFSETS)
+    middle = np.all((idx[:, :2] > 3) & (idx[:, :2] < 12), axis=1)
+    expected = 80.0 - 30.0 * (ndtr(bench.OFFSETS - 0.5) + ndtr(bench.OFFSETS + 0.5))
+    assert np.abs(prof[middle] - expected).max() < 1e-6
+    # Fisher's d' of two Gaussian clouds 1.5 apart along one of 8 unit-variance axes
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(20000, 8))
+    b = rng.normal(size=(20000, 8)) + np.eye(8)[2] * 1.5
+    sep = bench.fisher_separation(a, b)
+    assert abs(sep["d_prime"] - 1.5) < 0.05
+    assert abs(sep["gaps_found_at_5pct_false_alarms"] - ndtr(1.5 - 1.6449)) < 0.02
+    # a mean profile that is the other shifted by 0.4 voxel: the shift explains it all
+    offsets = bench.FINE_OFFSETS
+    shifted = bench.shift_explained(ndtr(-offsets), ndtr(-(offsets - 0.4)), offsets)
+    assert abs(shifted["best_shift_voxels"] + 0.4) < 0.05
+    assert shifted["difference_energy_explained"] > 0.98

@@ -46,10 +46,10 @@ from scipy import ndimage, optimize
 from tomopress.segment.contact_probe import shell_phantom
 from tomopress.segment.replica import fbp_noise
 from tomopress.segment.stage import relabeller
+from tomopress.types import AM, SE, VOID
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "independent_phantoms"
-AM, SE, VOID = 2, 1, 0
 #: outward distance along the AM normal, voxels; 1-voxel steps for the discriminant
 OFFSETS = np.arange(-3.0, 4.01, 1.0)
 FINE_OFFSETS = np.arange(-3.0, 4.01, 0.5)

@@ -43,22 +43,20 @@ import numpy as np
 import yaml
 from scipy import ndimage, optimize
 
-from tomopress.segment.contact_probe import shell_phantom
-from tomopress.segment.replica import fbp_noise
+from tomopress.intake.workflow import relabel_options
+from tomopress.segment.contact_probe import render_and_label, shell_phantom
 from tomopress.segment.stage import relabeller
 from tomopress.types import AM, SE, VOID
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "independent_phantoms"
-#: outward distance along the AM normal, voxels; 1-voxel steps for the discriminant
-OFFSETS = np.arange(-3.0, 4.01, 1.0)
+#: outward distance along the AM normal, voxels: half-voxel steps for the mean profiles, every
+#: other one (1-voxel steps) for the discriminant
 FINE_OFFSETS = np.arange(-3.0, 4.01, 0.5)
+OFFSETS = FINE_OFFSETS[::2]
 #: gap widths (voxels) and AM radii of the renderings the templates are fitted on
 TEMPLATE_GAPS_PX = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 TEMPLATE_RADII_PX = (6.0, 8.0, 10.0)
-LABELLING_KEYS = ("labelling", "gradient_sigma_px", "marker_fraction", "se_max_gradient",
-                  "rim_distance_px", "rim_far_level", "midpoint_away_from_am_px",
-                  "min_object_voxels", "slab_planes", "tile_px", "overlap_planes")
 
 
 def surface_elements(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,15 +134,13 @@ def rendered_elements(thresholds: dict[str, Any], calibration: dict[str, Any],
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Profiles, labels and true phase of the elements of the template renderings."""
     relabel = relabeller(thresholds, calibration, segment_options)
-    void_level, se_level, am_level = thresholds["means"]
     rng = np.random.default_rng(seed)
     parts = []
     for radius in TEMPLATE_RADII_PX:
         am, void, _ = shell_phantom(TEMPLATE_GAPS_PX, film=False, radius_px=radius, rng=rng)
-        grey = am_level * am + void_level * void + se_level * (1.0 - am - void)
-        grey = ndimage.gaussian_filter(grey, calibration["blur_sigma_px"], mode="nearest")
-        grey += fbp_noise(grey.shape, thresholds["noise_sigma"], rng)
-        labels = np.asarray(relabel(grey))
+        grey, labels = render_and_label(
+            am, void, levels=tuple(thresholds["means"]), blur_sigma_px=calibration["blur_sigma_px"],
+            noise_sigma=thresholds["noise_sigma"], rng=rng, relabel=relabel)
         true = np.where(am > 0.5, AM, np.where(void > 1.0 - am - void, VOID, SE))
         idx, normal, sd = surface_elements(labels)
         profiles = normal_profiles(grey, idx, normal, sd, OFFSETS)
@@ -182,8 +178,8 @@ def scan_signal(results: Path, scan_id: str, truth_labels: np.ndarray,
     idx, normal, sd = surface_elements(labels)
     called_contact = labels[tuple(idx.T)] == SE
     truth_at = true[tuple(idx.T)]
-    profiles = normal_profiles(grey, idx, normal, sd, OFFSETS)
     fine = normal_profiles(grey, idx, normal, sd, FINE_OFFSETS)
+    profiles = fine[:, ::2]  # the 1-voxel OFFSETS
     whole = ~np.isnan(profiles).any(axis=1)
     contact = called_contact & (truth_at == SE) & whole
     gap = called_contact & (truth_at == VOID) & whole
@@ -233,9 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "contact_signal.json")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["segment"]
-    segment_options = {**{k: config[k] for k in LABELLING_KEYS},
-                       "blur_aware": config["blur_aware"], "n_threads": 1}
+    segment_options = relabel_options(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
     out: dict[str, Any] = {"what": __doc__.split("\n\n")[0], "matrix": [], "independent": []}
     for key, scans in (("matrix", matrix_scans(args.work)), ("independent", independent_scans(args.work))):
         for results, scan_id, truth_path in scans:

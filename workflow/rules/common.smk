@@ -37,16 +37,9 @@ MEM_FACTOR = config["resources"]["mem_factor"]
 RUNTIME_FACTOR = config["resources"]["runtime_factor"]
 CROP_SIDE = config["crop"]["roi_size_px"]
 #: the segment rule's labelling settings
-LABELLING_OPTIONS = {
-    k: config["segment"][k]
-    for k in ("labelling", "gradient_sigma_px", "marker_fraction", "se_max_gradient",
-              "rim_distance_px", "rim_far_level", "midpoint_away_from_am_px",
-              "min_object_voxels", "slab_planes", "tile_px", "overlap_planes")
-}
-#: the same, as the replica (metrics) and the contact probe relabel their renderings: with
-#: blur_aware, on the job's one thread
-RELABEL_OPTIONS = {**LABELLING_OPTIONS, "blur_aware": config["segment"]["blur_aware"],
-                   "n_threads": 1}
+LABELLING_OPTIONS = wf.labelling_options(config)
+#: the same, as the replica (metrics) and the contact probe relabel their renderings
+RELABEL_OPTIONS = wf.relabel_options(config)
 
 
 wildcard_constraints:

@@ -30,7 +30,15 @@ __all__ = [
     "layer_shape",
     "layer_mem_mb",
     "runtime_min",
+    "LABELLING_OPTION_KEYS",
+    "labelling_options",
+    "relabel_options",
 ]
+
+#: the config's ``segment`` keys that decide how a crop's grey levels become labels
+LABELLING_OPTION_KEYS = ("labelling", "gradient_sigma_px", "marker_fraction", "se_max_gradient",
+                         "rim_distance_px", "rim_far_level", "midpoint_away_from_am_px",
+                         "min_object_voxels", "slab_planes", "tile_px", "overlap_planes")
 
 
 def recorded_config_json(config: dict[str, Any]) -> str:
@@ -220,3 +228,25 @@ def runtime_min(n_elements: float, *, per_minute: float, base_min: int = 5) -> i
     29
     """
     return int(base_min + math.ceil(n_elements / per_minute))
+
+
+def labelling_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The segment rule's labelling settings (:data:`LABELLING_OPTION_KEYS` of ``segment``).
+
+    Examples
+    --------
+    >>> seg = {k: 0 for k in LABELLING_OPTION_KEYS} | {"labelling": "watershed", "denoise": "none"}
+    >>> sorted(labelling_options({"segment": seg})) == sorted(LABELLING_OPTION_KEYS)
+    True
+    """
+    return {k: config["segment"][k] for k in LABELLING_OPTION_KEYS}
+
+
+def relabel_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The labelling settings as the replica and the contact probe relabel their renderings.
+
+    :func:`labelling_options` plus ``blur_aware``, on one thread (they run inside a one-thread
+    job); what :func:`tomopress.segment.stage.relabeller` takes.
+    """
+    return {**labelling_options(config), "blur_aware": config["segment"]["blur_aware"],
+            "n_threads": 1}

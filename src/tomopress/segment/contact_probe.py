@@ -44,6 +44,7 @@ __all__ = [
     "contact_probe",
     "contact_probe_file",
     "contact_probe_record",
+    "render_and_label",
     "resolution_thickness",
     "shell_phantom",
     "surface_contact_share",
@@ -140,6 +141,38 @@ def surface_contact_share(labels: LabelVolume) -> float:
     return to_se / (to_se + to_void) if to_se + to_void else float("nan")
 
 
+def render_and_label(
+    am: np.ndarray,
+    void: np.ndarray,
+    *,
+    levels: tuple[float, float, float],
+    blur_sigma_px: float,
+    noise_sigma: float,
+    rng: np.random.Generator,
+    relabel: Callable[[np.ndarray], LabelVolume],
+) -> tuple[np.ndarray, LabelVolume]:
+    """Phase shares through the scan's forward model, then its labelling.
+
+    The grey level is the linear mix of the `levels` (void, SE, AM; SE fills what `am` and
+    `void` leave), blurred by a Gaussian of `blur_sigma_px` and given noise of `noise_sigma`
+    with the spectrum of filtered back-projection (:func:`tomopress.segment.replica.fbp_noise`,
+    drawn from `rng`); `relabel` labels it.
+
+    Returns
+    -------
+    grey : ndarray of float
+        The rendered grey levels.
+    labels : ndarray of uint8
+        Their labels.
+    """
+    void_level, se_level, am_level = (float(v) for v in levels)
+    grey = am_level * am + void_level * void + se_level * (1.0 - am - void)
+    if blur_sigma_px > 0:
+        grey = ndimage.gaussian_filter(grey, blur_sigma_px, mode="nearest")
+    grey += fbp_noise(grey.shape, noise_sigma, rng)
+    return grey, np.asarray(relabel(grey))
+
+
 def resolution_thickness(thicknesses_px: Sequence[float], misread: Sequence[float]) -> float | None:
     """Thinnest thickness from which at most half of the surface is misread, interpolated.
 
@@ -208,15 +241,11 @@ def contact_probe(
     if not blur_sigma_px >= 0:
         raise ValueError(f"blur sigma must be >= 0, got {blur_sigma_px!r}")
     rng = np.random.default_rng(seed)
-    void_level, se_level, am_level = (float(v) for v in levels)
     out: dict[str, Any] = {"thicknesses_px": [float(t) for t in thicknesses_px]}
     for kind in ("gap", "film"):
         am, void, cell = shell_phantom(thicknesses_px, film=kind == "film", rng=rng)
-        grey = am_level * am + void_level * void + se_level * (1.0 - am - void)
-        if blur_sigma_px > 0:
-            grey = ndimage.gaussian_filter(grey, blur_sigma_px, mode="nearest")
-        grey += fbp_noise(grey.shape, noise_sigma, rng)
-        labels = np.asarray(relabel(grey))
+        _, labels = render_and_label(am, void, levels=levels, blur_sigma_px=blur_sigma_px,
+                                     noise_sigma=noise_sigma, rng=rng, relabel=relabel)
         out[f"{kind}_contact"] = [
             surface_contact_share(labels[..., i * cell:(i + 1) * cell])
             for i in range(len(out["thicknesses_px"]))]

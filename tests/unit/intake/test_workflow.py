@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from tomopress.intake.workflow import (
+    labelling_options,
     layer_mem_mb,
     layer_shape,
     recon_mem_mb,
+    relabel_options,
     runtime_min,
 )
 
@@ -59,3 +61,24 @@ def test_layer_memory_and_runtime():
     assert layer_mem_mb((100, 1024, 1024), copies=8) > layer_mem_mb((100, 1024, 1024), copies=4)
     assert runtime_min(0, per_minute=1e7) == 5
     assert runtime_min(1800 * 64 * 2048, per_minute=1e7, base_min=10) == 34
+
+
+def test_labelling_options_are_the_labeller_keywords_with_the_config_values():
+    import inspect
+
+    import yaml
+
+    from tomopress.segment.labelling import segment_volume
+    from tomopress.segment.stage import SEGMENTERS
+
+    config = yaml.safe_load((RULES_DIR.parents[1] / "config" / "config.yaml").read_text())
+    options = labelling_options(config)
+    # every setting but the labeller's name reaches segment_volume by keyword
+    keywords = inspect.signature(segment_volume).parameters
+    assert options["labelling"] in SEGMENTERS
+    assert all(k in keywords for k in options if k != "labelling")
+    assert all(options[k] == config["segment"][k] for k in options)
+    # the relabelling adds blur_aware and one thread, nothing else
+    relabel = relabel_options(config)
+    assert relabel == {**options, "blur_aware": config["segment"]["blur_aware"], "n_threads": 1}
+    assert "n_threads" in keywords
